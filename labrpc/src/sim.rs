@@ -1,0 +1,721 @@
+//! The simulation: one event queue, virtual time, hosted nodes. Time advances only in
+//! [`Sim::step`].
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, BinaryHeap};
+
+use crate::network::{End, Network, ReplyPlan, SendPlan, ServerEntry};
+use crate::observe::{EventRecord, FailReason, Fingerprint, Observer};
+use crate::{Persister, SimRng, SimTime};
+
+/// One call through the network. Unique within a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CallId(pub u64);
+
+/// One timer set by a node. Unique within a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub u64);
+
+/// Go's `ClientEnd`: one direction of one link, named by a number instead of a random string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EndId(pub u32);
+
+/// Who made a call: the driver (a tester task or a labrpc test client) or a node incarnation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// The driver; the outcome comes back from [`Sim::step`] as [`Stepped::CallDone`].
+    Driver,
+    /// A hosted node; the outcome goes to its [`Node::on_reply`] if that incarnation lives.
+    Node {
+        /// Server number.
+        server: usize,
+        /// Which incarnation of it (new on every [`Sim::add_server`]).
+        incarnation: u64,
+    },
+}
+
+/// A node hosted by the simulation: a sans-IO state machine. Each method runs to completion,
+/// one at a time, never re-entrantly; effects (calls, timers, persistence) go through `io` and
+/// take effect as later events.
+pub trait Node {
+    /// Handles a request and returns the encoded reply, or `None` if it cannot be handled (it
+    /// did not decode): the caller then sees a failed call.
+    fn on_request(&mut self, io: &mut NodeIo<'_>, args: &[u8]) -> Option<Vec<u8>>;
+    /// The outcome of a call this node made: the reply, or `None` for failure (Go's `false`).
+    fn on_reply(&mut self, io: &mut NodeIo<'_>, call: CallId, reply: Option<Vec<u8>>);
+    /// A timer this node set came due (cancelled timers never fire).
+    fn on_timer(&mut self, io: &mut NodeIo<'_>, timer: TimerId);
+}
+
+/// What one [`Sim::step`] did, for the driver.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stepped {
+    /// A driver wake-up came due.
+    Wake(u64),
+    /// A driver call finished.
+    CallDone {
+        /// The call.
+        call: CallId,
+        /// The reply, or `None` for failure.
+        reply: Option<Vec<u8>>,
+    },
+    /// A node handled an event (it may have new output for the driver to collect).
+    Node(usize),
+    /// Nothing the driver needs to know (a call outcome for a crashed node, a stale timer).
+    Quiet,
+}
+
+/// What a node may do while handling an event.
+pub struct NodeIo<'a> {
+    core: &'a mut Core,
+    server: usize,
+    incarnation: u64,
+    rng: &'a mut SimRng,
+    persister: &'a mut Persister,
+}
+
+impl NodeIo<'_> {
+    /// This node's server number.
+    pub fn me(&self) -> usize {
+        self.server
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> SimTime {
+        self.core.now
+    }
+
+    /// Sends `args` through `end`. The outcome arrives later in [`Node::on_reply`].
+    pub fn call(&mut self, end: EndId, args: Vec<u8>) -> CallId {
+        let caller = Caller::Node {
+            server: self.server,
+            incarnation: self.incarnation,
+        };
+        self.core.send(caller, end, args)
+    }
+
+    /// Sets a timer that fires after `delay_ms` (0 = after the current event).
+    pub fn set_timer(&mut self, delay_ms: u64) -> TimerId {
+        self.core.set_timer(self.server, self.incarnation, delay_ms)
+    }
+
+    /// Cancels a timer; cancelling a fired or unknown timer does nothing.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.core.live_timers.remove(&timer);
+    }
+
+    /// This node's own seeded random stream (new for each incarnation).
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.rng
+    }
+
+    /// This server's stable storage.
+    pub fn persister(&mut self) -> &mut Persister {
+        self.persister
+    }
+}
+
+#[derive(Debug)]
+enum Event {
+    /// A request reaches its server after the short delay.
+    Request {
+        call: CallId,
+        caller: Caller,
+        end: EndId,
+        server: usize,
+        incarnation: u64,
+        args: Vec<u8>,
+        reliable: bool,
+        long_reordering: bool,
+    },
+    /// A call's outcome reaches its caller.
+    Outcome {
+        call: CallId,
+        caller: Caller,
+        reply: Result<Vec<u8>, FailReason>,
+    },
+    Timer {
+        server: usize,
+        incarnation: u64,
+        timer: TimerId,
+    },
+    Wake {
+        token: u64,
+    },
+}
+
+#[derive(Debug)]
+struct Queued {
+    at: SimTime,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    /// Reversed, so that `BinaryHeap` pops the earliest `(at, seq)` first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// Everything but the nodes, so a node can be borrowed while its `NodeIo` borrows this.
+struct Core {
+    root_seed: u64,
+    now: SimTime,
+    /// Invariant: strictly increasing; breaks ties between events at the same time.
+    next_seq: u64,
+    queue: BinaryHeap<Queued>,
+    net: Network,
+    net_rng: SimRng,
+    next_call: u64,
+    next_timer: u64,
+    next_incarnation: u64,
+    live_timers: BTreeSet<TimerId>,
+    fingerprint: Fingerprint,
+    observer: Option<Box<dyn Observer>>,
+    events: u64,
+}
+
+impl Core {
+    fn push(&mut self, at: SimTime, event: Event) {
+        debug_assert!(at >= self.now, "event scheduled in the past");
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.queue.push(Queued { at, seq, event });
+    }
+
+    fn record(&mut self, event: EventRecord<'_>) {
+        self.events += 1;
+        self.fingerprint.record(self.now, &event);
+        if let Some(observer) = self.observer.as_mut() {
+            observer.on_event(self.now, &event);
+        }
+    }
+
+    fn send(&mut self, caller: Caller, end: EndId, args: Vec<u8>) -> CallId {
+        let call = CallId(self.next_call);
+        self.next_call += 1;
+        self.record(EventRecord::Send {
+            call,
+            caller,
+            end,
+            args: &args,
+        });
+        let (reliable, long_reordering) = (self.net.reliable, self.net.long_reordering);
+        match self.net.plan_send(end, args.len(), &mut self.net_rng) {
+            SendPlan::Deliver {
+                server,
+                incarnation,
+                delay_ms,
+            } => {
+                let event = Event::Request {
+                    call,
+                    caller,
+                    end,
+                    server,
+                    incarnation,
+                    args,
+                    reliable,
+                    long_reordering,
+                };
+                self.push(self.now + delay_ms, event);
+            }
+            SendPlan::DropRequest { delay_ms } => {
+                let reply = Err(FailReason::RequestDropped);
+                self.push(
+                    self.now + delay_ms,
+                    Event::Outcome {
+                        call,
+                        caller,
+                        reply,
+                    },
+                );
+            }
+            SendPlan::Unreachable { delay_ms } => {
+                let reply = Err(FailReason::Unreachable);
+                self.push(
+                    self.now + delay_ms,
+                    Event::Outcome {
+                        call,
+                        caller,
+                        reply,
+                    },
+                );
+            }
+        }
+        call
+    }
+
+    fn set_timer(&mut self, server: usize, incarnation: u64, delay_ms: u64) -> TimerId {
+        let timer = TimerId(self.next_timer);
+        self.next_timer += 1;
+        self.live_timers.insert(timer);
+        self.push(
+            self.now + delay_ms,
+            Event::Timer {
+                server,
+                incarnation,
+                timer,
+            },
+        );
+        timer
+    }
+
+    fn is_live(&self, server: usize, incarnation: u64) -> bool {
+        self.net
+            .server(server)
+            .is_some_and(|entry| entry.incarnation == incarnation)
+    }
+
+    fn change(&mut self, what: &'static str, target: u64, value: u64) {
+        self.record(EventRecord::NetworkChange {
+            what,
+            target,
+            value,
+        });
+    }
+}
+
+/// One server's slot: the node (absent while crashed), its random stream and its storage.
+struct Slot<N> {
+    node: Option<N>,
+    rng: SimRng,
+    persister: Persister,
+    /// How many times a node was added here; names the node's random stream.
+    boots: u64,
+}
+
+/// A deterministic simulation of nodes of type `N` on the 6.824 network.
+///
+/// Start here. The driver (a tester, a labrpc test) builds the network with [`Sim::make_end`],
+/// [`Sim::connect`], [`Sim::enable`] and [`Sim::add_server`], then calls [`Sim::step`] until
+/// it is done. **Invariant:** [`Sim::step`] is the only place virtual time advances; everything
+/// random comes from streams of the one root seed.
+pub struct Sim<N> {
+    core: Core,
+    slots: Vec<Slot<N>>,
+}
+
+impl<N: Node> Sim<N> {
+    /// An empty simulation at time zero. Network defaults as in Go: reliable, no long delays,
+    /// no long reordering.
+    pub fn new(root_seed: u64) -> Sim<N> {
+        let core = Core {
+            root_seed,
+            now: SimTime::ZERO,
+            next_seq: 0,
+            queue: BinaryHeap::new(),
+            net: Network::new(),
+            net_rng: SimRng::new(root_seed, "network"),
+            next_call: 0,
+            next_timer: 0,
+            next_incarnation: 1,
+            live_timers: BTreeSet::new(),
+            fingerprint: Fingerprint::default(),
+            observer: None,
+            events: 0,
+        };
+        Sim {
+            core,
+            slots: Vec::new(),
+        }
+    }
+
+    /// The seed every stream of this run derives from.
+    pub fn root_seed(&self) -> u64 {
+        self.core.root_seed
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> SimTime {
+        self.core.now
+    }
+
+    /// Installs the observer that sees every later event.
+    pub fn set_observer(&mut self, observer: Box<dyn Observer>) {
+        self.core.observer = Some(observer);
+    }
+
+    /// Removes and returns the observer.
+    pub fn take_observer(&mut self) -> Option<Box<dyn Observer>> {
+        self.core.observer.take()
+    }
+
+    /// The hash of every event so far: equal seeds give equal fingerprints.
+    pub fn fingerprint(&self) -> u64 {
+        self.core.fingerprint.value()
+    }
+
+    /// Events processed so far.
+    pub fn event_count(&self) -> u64 {
+        self.core.events
+    }
+
+    // ----- the network, as Go's labrpc.Network -----
+
+    /// A new end, disabled and unconnected (Go's `MakeEnd`).
+    pub fn make_end(&mut self) -> EndId {
+        let end = EndId(u32::try_from(self.core.net.ends.len()).expect("too many ends"));
+        self.core.net.ends.push(End::default());
+        end
+    }
+
+    /// Points `end` at `server` (Go's `Connect`).
+    pub fn connect(&mut self, end: EndId, server: usize) {
+        self.core.net.ends[end.0 as usize].server = Some(server);
+        self.core.change("connect", u64::from(end.0), server as u64);
+    }
+
+    /// Turns `end` on or off (Go's `Enable`).
+    pub fn enable(&mut self, end: EndId, enabled: bool) {
+        let slot = &mut self.core.net.ends[end.0 as usize];
+        if slot.enabled != enabled {
+            slot.enabled = enabled;
+            self.core
+                .change("enable", u64::from(end.0), u64::from(enabled));
+        }
+    }
+
+    /// Whether `end` is enabled.
+    pub fn is_enabled(&self, end: EndId) -> bool {
+        self.core.net.end(end).enabled
+    }
+
+    /// Reliable (default) or unreliable: short delays and 10% request and reply drops.
+    pub fn set_reliable(&mut self, reliable: bool) {
+        self.core.net.reliable = reliable;
+        self.core.change("reliable", 0, u64::from(reliable));
+    }
+
+    /// Whether calls that cannot reach a server fail after 0..7000 ms instead of 0..100 ms.
+    pub fn set_long_delays(&mut self, long_delays: bool) {
+        self.core.net.long_delays = long_delays;
+        self.core.change("long_delays", 0, u64::from(long_delays));
+    }
+
+    /// Whether 2/3 of replies are delayed by 200..=2199 ms.
+    pub fn set_long_reordering(&mut self, long_reordering: bool) {
+        self.core.net.long_reordering = long_reordering;
+        self.core
+            .change("long_reordering", 0, u64::from(long_reordering));
+    }
+
+    /// Every call that entered the network (Go's `GetTotalCount`).
+    pub fn total_rpcs(&self) -> u64 {
+        self.core.net.total_rpcs
+    }
+
+    /// Every request's bytes plus every delivered reply's (Go's `GetTotalBytes`).
+    pub fn total_bytes(&self) -> u64 {
+        self.core.net.total_bytes
+    }
+
+    /// Requests whose handler ran on the current server object (Go's `GetCount`); 0 if none.
+    pub fn rpc_count(&self, server: usize) -> u64 {
+        self.core
+            .net
+            .server(server)
+            .map_or(0, |entry| entry.rpc_count)
+    }
+
+    /// A call from the driver (a labrpc test client). Its outcome comes back from
+    /// [`Sim::step`] as [`Stepped::CallDone`].
+    pub fn call(&mut self, end: EndId, args: Vec<u8>) -> CallId {
+        self.core.send(Caller::Driver, end, args)
+    }
+
+    // ----- hosting -----
+
+    /// Registers a new node as `server`, replacing (and dropping) any previous one: in-flight
+    /// calls to or from the old one fail or vanish (Go's `AddServer` after `Make`). `build`
+    /// constructs the node; it may already use `io` (timers, its random stream, the persister).
+    pub fn add_server(&mut self, server: usize, build: impl FnOnce(&mut NodeIo<'_>) -> N) {
+        while self.slots.len() <= server {
+            let index = self.slots.len();
+            let rng = SimRng::new(self.core.root_seed, &format!("node/{index}/boot/0"));
+            self.slots.push(Slot {
+                node: None,
+                rng,
+                persister: Persister::new(),
+                boots: 0,
+            });
+        }
+        let incarnation = self.core.next_incarnation;
+        self.core.next_incarnation += 1;
+        let slot = &mut self.slots[server];
+        slot.boots += 1;
+        slot.rng = SimRng::new(
+            self.core.root_seed,
+            &format!("node/{server}/boot/{}", slot.boots),
+        );
+        slot.node = None;
+        // The server object exists only once `build` returns, as in Go (registered after Make).
+        self.core.net.set_server(server, None);
+        self.core.record(EventRecord::External {
+            server,
+            what: "boot",
+        });
+        let mut io = NodeIo {
+            core: &mut self.core,
+            server,
+            incarnation,
+            rng: &mut slot.rng,
+            persister: &mut slot.persister,
+        };
+        let node = build(&mut io);
+        slot.node = Some(node);
+        self.core.net.set_server(
+            server,
+            Some(ServerEntry {
+                incarnation,
+                rpc_count: 0,
+            }),
+        );
+        self.core.change("add_server", server as u64, incarnation);
+    }
+
+    /// Crashes `server`: the node is dropped with its timers and pending calls; its persister
+    /// stays (Go's `DeleteServer` + `Kill`).
+    pub fn delete_server(&mut self, server: usize) {
+        if let Some(slot) = self.slots.get_mut(server) {
+            slot.node = None;
+        }
+        if self.core.net.server(server).is_some() {
+            self.core.net.set_server(server, None);
+            self.core.change("delete_server", server as u64, 0);
+        }
+    }
+
+    /// Whether a node is registered as `server`.
+    pub fn is_alive(&self, server: usize) -> bool {
+        self.core.net.server(server).is_some()
+    }
+
+    /// The node registered as `server`, for reading.
+    pub fn node(&self, server: usize) -> Option<&N> {
+        self.slots.get(server)?.node.as_ref()
+    }
+
+    /// Calls into a live node from the driver, outside any event (Go's tester calling `Start`
+    /// or `Snapshot`). Returns `None` if the server is crashed.
+    pub fn with_node<T>(
+        &mut self,
+        server: usize,
+        what: &'static str,
+        f: impl FnOnce(&mut N, &mut NodeIo<'_>) -> T,
+    ) -> Option<T> {
+        let incarnation = self.core.net.server(server)?.incarnation;
+        self.core.record(EventRecord::External { server, what });
+        let slot = self.slots.get_mut(server)?;
+        let node = slot.node.as_mut()?;
+        let mut io = NodeIo {
+            core: &mut self.core,
+            server,
+            incarnation,
+            rng: &mut slot.rng,
+            persister: &mut slot.persister,
+        };
+        Some(f(node, &mut io))
+    }
+
+    /// The stable storage of `server` (it outlives crashes). Empty if never used.
+    pub fn persister(&self, server: usize) -> Option<&Persister> {
+        self.slots.get(server).map(|slot| &slot.persister)
+    }
+
+    /// Schedules a [`Stepped::Wake`] with `token` after `delay_ms`.
+    pub fn schedule_wake(&mut self, delay_ms: u64, token: u64) {
+        self.core
+            .push(self.core.now + delay_ms, Event::Wake { token });
+    }
+
+    /// When the next event is due, if any.
+    pub fn next_event_time(&self) -> Option<SimTime> {
+        self.core.queue.peek().map(|queued| queued.at)
+    }
+
+    /// Processes the earliest event, advancing virtual time to it. `None` when nothing is
+    /// scheduled.
+    pub fn step(&mut self) -> Option<Stepped> {
+        let Queued { at, event, .. } = self.core.queue.pop()?;
+        debug_assert!(at >= self.core.now);
+        self.core.now = at;
+        Some(match event {
+            Event::Request {
+                call,
+                caller,
+                end,
+                server,
+                incarnation,
+                args,
+                reliable,
+                long_reordering,
+            } => self.deliver_request(
+                call,
+                caller,
+                end,
+                server,
+                incarnation,
+                &args,
+                (reliable, long_reordering),
+            ),
+            Event::Outcome {
+                call,
+                caller,
+                reply,
+            } => self.deliver_outcome(call, caller, reply),
+            Event::Timer {
+                server,
+                incarnation,
+                timer,
+            } => self.fire_timer(server, incarnation, timer),
+            Event::Wake { token } => {
+                self.core.record(EventRecord::Wake { token });
+                Stepped::Wake(token)
+            }
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn deliver_request(
+        &mut self,
+        call: CallId,
+        caller: Caller,
+        end: EndId,
+        server: usize,
+        incarnation: u64,
+        args: &[u8],
+        (reliable, long_reordering): (bool, bool),
+    ) -> Stepped {
+        if !self.core.is_live(server, incarnation) {
+            // Go would run the handler on the killed object and drop its reply: the same,
+            // as seen from outside, since that object's effects are invisible.
+            let reply = Err(FailReason::ServerGone);
+            self.core.push(
+                self.core.now,
+                Event::Outcome {
+                    call,
+                    caller,
+                    reply,
+                },
+            );
+            return Stepped::Quiet;
+        }
+        let entry = self.core.net.servers[server].as_mut().expect("live server");
+        entry.rpc_count += 1;
+        self.core.record(EventRecord::Handle { call, server });
+        let slot = &mut self.slots[server];
+        let node = slot.node.as_mut().expect("a live server has a node");
+        let mut io = NodeIo {
+            core: &mut self.core,
+            server,
+            incarnation,
+            rng: &mut slot.rng,
+            persister: &mut slot.persister,
+        };
+        let reply = node.on_request(&mut io, args);
+        let outcome = match reply {
+            None => Err(FailReason::Rejected),
+            // "Dead" after the handler: the end was disabled while the request was in flight.
+            Some(_) if !self.core.net.end(end).enabled => Err(FailReason::ServerDead),
+            Some(bytes) => {
+                match Network::plan_reply(reliable, long_reordering, &mut self.core.net_rng) {
+                    ReplyPlan::Drop => Err(FailReason::ReplyDropped),
+                    ReplyPlan::Deliver { delay_ms } => {
+                        let at = self.core.now + delay_ms;
+                        self.core.push(
+                            at,
+                            Event::Outcome {
+                                call,
+                                caller,
+                                reply: Ok(bytes),
+                            },
+                        );
+                        return Stepped::Node(server);
+                    }
+                }
+            }
+        };
+        self.core.push(
+            self.core.now,
+            Event::Outcome {
+                call,
+                caller,
+                reply: outcome,
+            },
+        );
+        Stepped::Node(server)
+    }
+
+    fn deliver_outcome(
+        &mut self,
+        call: CallId,
+        caller: Caller,
+        reply: Result<Vec<u8>, FailReason>,
+    ) -> Stepped {
+        if let Ok(bytes) = &reply {
+            // Go counts reply bytes when the reply is delivered (late, if long-reordered).
+            self.core.net.total_bytes += bytes.len() as u64;
+        }
+        let borrowed = reply.as_deref().map_err(|reason| *reason);
+        self.core.record(EventRecord::Outcome {
+            call,
+            caller,
+            reply: borrowed,
+        });
+        match caller {
+            Caller::Driver => Stepped::CallDone {
+                call,
+                reply: reply.ok(),
+            },
+            Caller::Node {
+                server,
+                incarnation,
+            } => {
+                if !self.core.is_live(server, incarnation) {
+                    return Stepped::Quiet;
+                }
+                let slot = &mut self.slots[server];
+                let node = slot.node.as_mut().expect("a live server has a node");
+                let mut io = NodeIo {
+                    core: &mut self.core,
+                    server,
+                    incarnation,
+                    rng: &mut slot.rng,
+                    persister: &mut slot.persister,
+                };
+                node.on_reply(&mut io, call, reply.ok());
+                Stepped::Node(server)
+            }
+        }
+    }
+
+    fn fire_timer(&mut self, server: usize, incarnation: u64, timer: TimerId) -> Stepped {
+        if !self.core.live_timers.remove(&timer) || !self.core.is_live(server, incarnation) {
+            return Stepped::Quiet;
+        }
+        self.core.record(EventRecord::Timer { server, timer });
+        let slot = &mut self.slots[server];
+        let node = slot.node.as_mut().expect("a live server has a node");
+        let mut io = NodeIo {
+            core: &mut self.core,
+            server,
+            incarnation,
+            rng: &mut slot.rng,
+            persister: &mut slot.persister,
+        };
+        node.on_timer(&mut io, timer);
+        Stepped::Node(server)
+    }
+}

@@ -1,0 +1,256 @@
+//! The contract between a Raft implementation and the tester.
+//!
+//! A Raft node is a sans-IO state machine. The tester owns time, the network and storage; the
+//! node reacts to one input at a time and asks for effects through a [`Context`]:
+//!
+//! | input (tester → node)            | effects (node → tester, through `ctx`)          |
+//! |----------------------------------|-------------------------------------------------|
+//! | [`RaftNode::new`] (boot/restart) | [`Context::call`] an RPC to a peer              |
+//! | [`RaftNode::handle_request`]     | [`Context::set_timer`] / [`Context::cancel_timer`] |
+//! | [`RaftNode::handle_reply`]       | [`Context::persist`] / [`Context::persist_with_snapshot`] |
+//! | [`RaftNode::handle_timer`]       | [`Context::apply`] a committed command or snapshot |
+//! | [`RaftNode::start`], [`RaftNode::snapshot`] | (and reads [`Context::now_ms`], [`Context::random_below`]) |
+//!
+//! What the tester guarantees:
+//! - **One input at a time, to completion.** No handler is ever called while another runs, on
+//!   any node; there are no threads and no locks to take.
+//! - **Effects happen in order, after the call that asked for them.** A persist is durable
+//!   before the reply returned by the same `handle_request` leaves the node, and before any
+//!   call asked for later in the same handler is sent. A crash never splits a handler.
+//! - **Every call gets exactly one outcome**: [`RaftNode::handle_reply`] with the reply, or with
+//!   `None` (Go's `Call` returning false: request or reply lost, peer crashed or disconnected).
+//!   A failure may take up to 7 virtual seconds to be reported, as in Go's labrpc. Replies may
+//!   arrive out of order. Outcomes of calls made by a crashed incarnation are never delivered.
+//! - **Applied messages are consumed when the input that emitted them returns**, in order; the
+//!   tester may then call [`RaftNode::snapshot`] (2D), never from inside a handler.
+//! - **A crash drops the node** with its timers and pending calls; the next incarnation is
+//!   built by [`RaftNode::new`] from what was persisted. There is no `kill()`.
+//! - Time is virtual, in milliseconds; randomness is seeded per node and per boot, so a run
+//!   replays exactly from its seed.
+
+use std::fmt::Debug;
+
+use rand_core::RngCore;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// An RPC message type: serde-encodable, comparable (the tester checks in debug builds that
+/// every value survives an encode/decode round trip), printable.
+pub trait Message: Serialize + DeserializeOwned + PartialEq + Debug + 'static {}
+impl<T: Serialize + DeserializeOwned + PartialEq + Debug + 'static> Message for T {}
+
+/// A timer set through [`Context::set_timer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub u64);
+
+/// What a node hands to the service (the tester) once it is committed (Go's `ApplyMsg`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApplyMsg {
+    /// A committed command (Go's `CommandValid`). Indices start at 1.
+    Command {
+        /// The log index of the command.
+        index: u64,
+        /// The command, as given to [`RaftNode::start`].
+        command: Vec<u8>,
+    },
+    /// A snapshot received from the leader, to install in the service (Go's
+    /// `SnapshotValid`, 2D). The tester installs it unconditionally (the 2023 semantics: no
+    /// `CondInstallSnapshot`).
+    Snapshot {
+        /// Term of the last entry the snapshot covers.
+        term: u64,
+        /// Index of the last entry the snapshot covers.
+        index: u64,
+        /// The service's snapshot bytes.
+        data: Vec<u8>,
+    },
+}
+
+/// What a node is built from (Go's `Make` arguments).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Init {
+    /// This node's index among the peers, `0..peer_count`.
+    pub me: usize,
+    /// Number of peers, this node included. Peers are addressed by index.
+    pub peer_count: usize,
+    /// The raft state last persisted (empty on first boot).
+    pub raft_state: Vec<u8>,
+    /// The snapshot last persisted (empty if none).
+    pub snapshot: Vec<u8>,
+}
+
+/// A read-only view of a node's Raft state, for checkers and traces.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RaftView {
+    /// `currentTerm`.
+    pub term: u64,
+    /// `votedFor` in the current term.
+    pub voted_for: Option<usize>,
+    /// Whether the node believes it is the leader.
+    pub is_leader: bool,
+    /// `commitIndex`.
+    pub commit_index: u64,
+    /// Index of the last entry covered by the snapshot (0 if none).
+    pub snapshot_index: u64,
+    /// Term of that entry (0 if none).
+    pub snapshot_term: u64,
+    /// Terms of the log entries after the snapshot: `log_terms[k]` is the term of index
+    /// `snapshot_index + 1 + k`.
+    pub log_terms: Vec<u64>,
+}
+
+impl RaftView {
+    /// Index of the last log entry (the snapshot's if the log is empty).
+    pub fn last_log_index(&self) -> u64 {
+        self.snapshot_index + self.log_terms.len() as u64
+    }
+
+    /// Term of the entry at `index`, if the view still has it.
+    pub fn term_at(&self, index: u64) -> Option<u64> {
+        if index == self.snapshot_index {
+            return Some(self.snapshot_term);
+        }
+        let offset = index.checked_sub(self.snapshot_index + 1)?;
+        self.log_terms.get(usize::try_from(offset).ok()?).copied()
+    }
+}
+
+/// The tester's side of a [`Context`]. Implemented by the tester's host (and by test doubles);
+/// a Raft implementation only ever uses [`Context`].
+pub trait Host<Request> {
+    /// Virtual milliseconds since the simulation began.
+    fn now_ms(&self) -> u64;
+    /// This node's seeded random stream.
+    fn rng(&mut self) -> &mut dyn RngCore;
+    /// Sends `request` to `peer`.
+    fn call(&mut self, peer: usize, request: Request);
+    /// Sets a timer.
+    fn set_timer(&mut self, delay_ms: u64) -> TimerId;
+    /// Cancels a timer.
+    fn cancel_timer(&mut self, timer: TimerId);
+    /// Saves raft state, and the snapshot too if given, atomically.
+    fn persist(&mut self, raft_state: Vec<u8>, snapshot: Option<Vec<u8>>);
+    /// Hands a message to the service.
+    fn apply(&mut self, msg: ApplyMsg);
+}
+
+/// How a node asks for effects while it handles an input.
+pub struct Context<'a, Request> {
+    host: &'a mut dyn Host<Request>,
+}
+
+impl<'a, Request> Context<'a, Request> {
+    /// Wraps a host. The tester does this; implementations receive a ready `Context`.
+    pub fn new(host: &'a mut dyn Host<Request>) -> Self {
+        Context { host }
+    }
+
+    /// Virtual milliseconds since the simulation began. The only clock a node may read.
+    pub fn now_ms(&self) -> u64 {
+        self.host.now_ms()
+    }
+
+    /// This node's seeded random stream (use `rand`'s traits on it if you like).
+    pub fn rng(&mut self) -> &mut dyn RngCore {
+        self.host.rng()
+    }
+
+    /// Uniform in `0..n`. Panics if `n == 0`.
+    pub fn random_below(&mut self, n: u64) -> u64 {
+        assert!(n > 0, "random_below(0)");
+        self.host.rng().next_u64() % n
+    }
+
+    /// Uniform in `low_ms..=high_ms`: for election timeouts.
+    pub fn random_range_ms(&mut self, low_ms: u64, high_ms: u64) -> u64 {
+        assert!(low_ms <= high_ms, "random_range_ms({low_ms}, {high_ms})");
+        low_ms + self.random_below(high_ms - low_ms + 1)
+    }
+
+    /// Sends `request` to `peer`. Exactly one [`RaftNode::handle_reply`] follows, unless this
+    /// node crashes first.
+    pub fn call(&mut self, peer: usize, request: Request) {
+        self.host.call(peer, request)
+    }
+
+    /// Sets a timer firing after `delay_ms` in [`RaftNode::handle_timer`].
+    pub fn set_timer(&mut self, delay_ms: u64) -> TimerId {
+        self.host.set_timer(delay_ms)
+    }
+
+    /// Cancels a timer: it will not fire. Cancelling a fired timer does nothing.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.host.cancel_timer(timer)
+    }
+
+    /// Saves the raft state, keeping any saved snapshot (Go's `SaveRaftState`).
+    pub fn persist(&mut self, raft_state: Vec<u8>) {
+        self.host.persist(raft_state, None)
+    }
+
+    /// Saves raft state and snapshot atomically (Go's `SaveStateAndSnapshot`).
+    pub fn persist_with_snapshot(&mut self, raft_state: Vec<u8>, snapshot: Vec<u8>) {
+        self.host.persist(raft_state, Some(snapshot))
+    }
+
+    /// Hands a committed command or an installed snapshot to the service.
+    pub fn apply(&mut self, msg: ApplyMsg) {
+        self.host.apply(msg)
+    }
+}
+
+/// The trait a student implements: one Raft peer, as a sans-IO state machine.
+///
+/// See the module documentation for what the tester guarantees. Terms and indices are `u64`;
+/// log indices start at 1.
+pub trait RaftNode: Sized + 'static {
+    /// The implementation's own RPC request type, usually an enum over RequestVote,
+    /// AppendEntries and InstallSnapshot arguments.
+    type Request: Message;
+    /// The implementation's own RPC reply type.
+    type Reply: Message;
+
+    /// Boots a node (Go's `Make`): first start, or restart from persisted state. Must return
+    /// promptly; set the first timer here.
+    fn new(ctx: &mut Context<'_, Self::Request>, init: Init) -> Self;
+
+    /// Handles an RPC request from a peer and returns the reply.
+    fn handle_request(
+        &mut self,
+        ctx: &mut Context<'_, Self::Request>,
+        request: Self::Request,
+    ) -> Self::Reply;
+
+    /// The outcome of a call this node made to `peer`: the request it sent, and the reply or
+    /// `None` if the call failed.
+    fn handle_reply(
+        &mut self,
+        ctx: &mut Context<'_, Self::Request>,
+        peer: usize,
+        request: Self::Request,
+        reply: Option<Self::Reply>,
+    );
+
+    /// A timer set with [`Context::set_timer`] fired.
+    fn handle_timer(&mut self, ctx: &mut Context<'_, Self::Request>, timer: TimerId);
+
+    /// Go's `Start`: if leader, append `command` and return `Some((index, term))` where it
+    /// will appear if ever committed; otherwise `None`. Must not wait for agreement.
+    fn start(
+        &mut self,
+        ctx: &mut Context<'_, Self::Request>,
+        command: Vec<u8>,
+    ) -> Option<(u64, u64)>;
+
+    /// Go's `GetState`: `(current_term, is_leader)`.
+    fn state(&self) -> (u64, bool);
+
+    /// Go's `Snapshot` (2D): the service has a snapshot of every command up to and including
+    /// `index`; trim the log. Called on every peer. The default ignores it (fine until 2D).
+    fn snapshot(&mut self, ctx: &mut Context<'_, Self::Request>, index: u64, snapshot: Vec<u8>) {
+        let _ = (ctx, index, snapshot);
+    }
+
+    /// Read-only inspection of term, vote, log terms and commit index, for checkers.
+    fn inspect(&self) -> RaftView;
+}
