@@ -1,0 +1,13 @@
+//! labrpc's integration tests: one binary (faster to build and link than one per file).
+//!
+//! - `ported`: deterministic ports of the Go labrpc tests (spec §1.5).
+//! - `semantics`: counters, flags and dead-server rules (spec §1.3, §1.4, §10).
+//! - `stats`: the fault model's distributions over many seeds (spec §1.3).
+//! - `determinism`: same seed, same fingerprint, across processes.
+//! - `support`: the test node, the driver loop and a recording observer.
+
+mod determinism;
+mod ported;
+mod semantics;
+mod stats;
+mod support;
