@@ -1,1 +1,40 @@
-//! placeholder
+//! tester: Go's `config.go` and `test_test.go` for Lab 2, in virtual time, from a seed.
+//!
+//! Code map:
+//! - `config.rs`: [`Config`], every helper of `config.go` (`one`, `check_one_leader`,
+//!   `crash1`, `start1`, the appliers, `begin`/`end`). Start here.
+//! - `suites/`: the 2A–2D tests as `async` functions of a [`Config`], written against
+//!   [`raft::RaftNode`] only.
+//! - `registry.rs`: [`TestCase`], the list of every test ([`registry::all`]).
+//! - `run.rs`: [`run_case`], the event loop that interleaves tester tasks with the simulation,
+//!   catches panics and returns a [`RunReport`].
+//! - `cargo_test.rs`: [`cargo_test`], what each `#[test]` calls (`LAB_SEED`, `LAB_SEEDS`).
+//! - `exec.rs`: the single-threaded executor for tester tasks; `host.rs`: [`RaftHost`], a
+//!   Raft node on the simulated network; `command.rs`: the tester's int and string commands.
+//! - `failure.rs`: [`Failure`] and its classes.
+//!
+//! **Boundary:** the suites see a Raft only through [`raft::RaftNode`]; any implementation
+//! runs them.
+
+mod cargo_test;
+pub mod command;
+mod config;
+mod exec;
+mod failure;
+mod host;
+pub mod registry;
+mod run;
+pub mod suites;
+
+pub use cargo_test::{DEFAULT_SEED, cargo_test, env_u64};
+pub use config::{
+    Config, RAFT_ELECTION_TIMEOUT_MS, SNAPSHOT_INTERVAL, Sleep, Stats, TEST_TIME_LIMIT_MS,
+};
+pub use exec::JoinHandle;
+pub use failure::{Failure, FailureKind, TestResult};
+pub use host::{Outbox, RaftHost};
+pub use registry::{Part, TestCase};
+pub use run::{
+    LIVELOCK_EVENTS, RunOptions, RunReport, VIRTUAL_TIME_LIMIT_MS, panic_message, replay_command,
+    run_case,
+};

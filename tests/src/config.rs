@@ -1,0 +1,744 @@
+//! The config driver: Go's `config.go`, helper by helper, in virtual time.
+//!
+//! A [`Config`] is a cheap handle (an `Rc`); tester tasks clone it. Helpers that wait in Go
+//! (`checkOneLeader`, `one`, `wait`) are `async` here and sleep in virtual time; the rest are
+//! plain methods. Every Go `t.Fatalf` is an `Err(Failure)` with Go's message.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use labrpc::{EndId, Sim, SimRng, SimTime};
+use raft::{ApplyMsg, RaftNode, RaftView};
+
+use crate::command::show_command;
+use crate::exec::{Executor, JoinHandle};
+use crate::failure::{Failure, TestResult};
+use crate::host::{Outbox, RaftHost};
+
+/// Go's `RaftElectionTimeout`: the tester allows an election one second.
+pub const RAFT_ELECTION_TIMEOUT_MS: u64 = 1000;
+/// Go's `SnapShotInterval`: the 2D applier snapshots every 10 applied commands.
+pub const SNAPSHOT_INTERVAL: u64 = 10;
+/// Go's per-test limit, measured from `make_config`.
+pub const TEST_TIME_LIMIT_MS: u64 = 120_000;
+
+/// The numbers of the Go `  ... Passed --` line, measured from `begin`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Virtual milliseconds since `begin`.
+    pub virtual_ms: u64,
+    /// Number of peers.
+    pub peers: usize,
+    /// RPCs sent since `begin` (network total, failed ones included).
+    pub rpcs: u64,
+    /// Bytes since `begin` (requests, plus delivered replies).
+    pub bytes: u64,
+    /// Log entries reported committed since `begin` (`maxIndex - maxIndex0`).
+    pub commands: u64,
+}
+
+/// The tester's state for one run.
+pub(crate) struct State<R: RaftNode> {
+    pub(crate) sim: Sim<RaftHost<R>>,
+    n: usize,
+    /// Whether the 2D applier (`applierSnap`) is in use.
+    snapshot: bool,
+    connected: Vec<bool>,
+    /// `ends[i][j]`: the end server `i`'s current incarnation uses to reach `j`.
+    ends: Vec<Vec<EndId>>,
+    /// What each server applied: index → command. Kept across restarts, as in Go.
+    logs: Vec<BTreeMap<u64, Vec<u8>>>,
+    last_applied: Vec<u64>,
+    max_index: u64,
+    pub(crate) rng: SimRng,
+    outbox: Outbox,
+    /// The first fatal error from outside a task (an applier), ending the run at once.
+    pub(crate) fatal: Option<Failure>,
+    begin: Begin,
+    pub(crate) lines: Vec<String>,
+    pub(crate) echo: bool,
+    pub(crate) passed: Option<Stats>,
+    /// Appended to the `Passed` line, so a student sees which seed passed.
+    pub(crate) seed: u64,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Begin {
+    t0: SimTime,
+    rpcs0: u64,
+    bytes0: u64,
+    max_index0: u64,
+}
+
+/// Go's `config`: the handle every tester helper hangs on. Clone it into spawned tasks.
+pub struct Config<R: RaftNode> {
+    state: Rc<RefCell<State<R>>>,
+    executor: Rc<RefCell<Executor>>,
+}
+
+impl<R: RaftNode> Clone for Config<R> {
+    fn clone(&self) -> Self {
+        Config {
+            state: Rc::clone(&self.state),
+            executor: Rc::clone(&self.executor),
+        }
+    }
+}
+
+impl<R: RaftNode> Config<R> {
+    /// Go's `make_config(t, n, unreliable, snapshot)`: `n` servers, booted and connected, on a
+    /// network with long delays on. All randomness comes from `seed`.
+    pub fn new(seed: u64, n: usize, unreliable: bool, snapshot: bool) -> Config<R> {
+        let mut sim = Sim::new(seed);
+        sim.set_reliable(!unreliable);
+        sim.set_long_delays(true);
+        let state = State {
+            sim,
+            n,
+            snapshot,
+            connected: vec![false; n],
+            ends: vec![Vec::new(); n],
+            logs: vec![BTreeMap::new(); n],
+            last_applied: vec![0; n],
+            max_index: 0,
+            rng: SimRng::new(seed, "tester"),
+            outbox: Outbox::default(),
+            fatal: None,
+            begin: Begin::default(),
+            lines: Vec::new(),
+            echo: false,
+            passed: None,
+            seed,
+        };
+        let cfg = Config {
+            state: Rc::new(RefCell::new(state)),
+            executor: Rc::new(RefCell::new(Executor::default())),
+        };
+        for i in 0..n {
+            cfg.start1(i)
+                .expect("a fresh server has no snapshot to ingest");
+        }
+        for i in 0..n {
+            cfg.connect(i);
+        }
+        cfg
+    }
+
+    pub(crate) fn state(&self) -> std::cell::RefMut<'_, State<R>> {
+        self.state.borrow_mut()
+    }
+
+    pub(crate) fn try_borrow_state(&self) -> Option<std::cell::RefMut<'_, State<R>>> {
+        self.state.try_borrow_mut().ok()
+    }
+
+    pub(crate) fn executor(&self) -> &Rc<RefCell<Executor>> {
+        &self.executor
+    }
+
+    /// The number of servers.
+    pub fn n(&self) -> usize {
+        self.state().n
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> SimTime {
+        self.state().sim.now()
+    }
+
+    fn fail<T>(&self, message: String) -> TestResult<T> {
+        Err(self.failure(message))
+    }
+
+    /// A failed check at the current virtual time (Go's `t.Fatalf(message)`): return it as
+    /// `Err(cfg.failure(...))`.
+    pub fn failure(&self, message: impl Into<String>) -> Failure {
+        Failure::check(self.now(), message)
+    }
+
+    // ----- tasks and time -----
+
+    /// Sleeps `delay_ms` of virtual time (Go's `time.Sleep`).
+    pub fn sleep_ms(&self, delay_ms: u64) -> Sleep<R> {
+        let deadline = self.now() + delay_ms;
+        Sleep {
+            cfg: self.clone(),
+            deadline,
+            registered: false,
+        }
+    }
+
+    /// Runs `task` concurrently (Go's `go func() {...}()`). If it fails, the whole run fails
+    /// at once with its failure; otherwise its value can be awaited through the handle.
+    pub fn spawn<T: 'static>(
+        &self,
+        task: impl Future<Output = TestResult<T>> + 'static,
+    ) -> JoinHandle<T> {
+        let slot = Rc::new(RefCell::new(None));
+        let result_slot = Rc::clone(&slot);
+        let cfg = self.clone();
+        let wrapped = async move {
+            match task.await {
+                Ok(value) => *result_slot.borrow_mut() = Some(value),
+                Err(failure) => cfg.set_fatal(failure),
+            }
+        };
+        let id = self.executor.borrow_mut().spawn(Box::pin(wrapped));
+        JoinHandle {
+            task: id,
+            slot,
+            executor: Rc::clone(&self.executor),
+        }
+    }
+
+    pub(crate) fn set_fatal(&self, failure: Failure) {
+        let mut state = self.state();
+        if state.fatal.is_none() {
+            state.fatal = Some(failure);
+        }
+    }
+
+    /// A draw from the tester's random stream, uniform in `0..n` (Go's `rand.Int() % n`).
+    pub fn rand_below(&self, n: u64) -> u64 {
+        self.state().rng.below(n)
+    }
+
+    /// A 63-bit draw (Go's `rand.Int()`).
+    pub fn rand_int(&self) -> u64 {
+        self.state().rng.next_u64() >> 1
+    }
+
+    /// `n` random URL-safe base64 characters (Go's `randstring`).
+    pub fn rand_string(&self, n: usize) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut state = self.state();
+        (0..n)
+            .map(|_| ALPHABET[state.rng.below(64) as usize] as char)
+            .collect()
+    }
+
+    /// Prints a line (Go's `fmt.Printf` from a test), kept with the run's report.
+    pub fn print(&self, line: impl Into<String>) {
+        let line = line.into();
+        let mut state = self.state();
+        if state.echo {
+            println!("{line}");
+        }
+        state.lines.push(line);
+    }
+
+    // ----- servers and the network (Go's crash1, start1, connect, disconnect) -----
+
+    /// Go's `crash1(i)`: disconnect, delete the server, keep its persister.
+    pub fn crash1(&self, i: usize) {
+        self.disconnect(i);
+        self.state().sim.delete_server(i);
+    }
+
+    /// Go's `start1(i, applier)`: crash, then boot a fresh node from `i`'s persister with new
+    /// ends (disabled until [`Config::connect`]). In 2D, ingests the saved snapshot first.
+    pub fn start1(&self, i: usize) -> TestResult {
+        self.crash1(i);
+        let mut guard = self.state();
+        let state = &mut *guard;
+        let n = state.n;
+        let ends: Vec<EndId> = (0..n).map(|_| state.sim.make_end()).collect();
+        for (j, &end) in ends.iter().enumerate() {
+            state.sim.connect(end, j);
+        }
+        state.ends[i] = ends.clone();
+        state.last_applied[i] = 0;
+        let snapshot = state
+            .sim
+            .persister(i)
+            .map(|p| p.snapshot().to_vec())
+            .unwrap_or_default();
+        if state.snapshot && !snapshot.is_empty() {
+            if let Err(message) = state.ingest_snap(i, &snapshot, None) {
+                let now = state.sim.now();
+                return Err(Failure::check(now, message));
+            }
+        }
+        let outbox = Rc::clone(&state.outbox);
+        state
+            .sim
+            .add_server(i, |io| RaftHost::boot(io, ends, outbox));
+        drop(guard);
+        self.drain_outbox();
+        Ok(())
+    }
+
+    /// Go's `connect(i)`: attach server `i` to every connected server, both directions.
+    pub fn connect(&self, i: usize) {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        state.connected[i] = true;
+        for j in 0..state.n {
+            if state.connected[j] {
+                if let Some(&end) = state.ends[i].get(j) {
+                    state.sim.enable(end, true);
+                }
+                if let Some(&end) = state.ends[j].get(i) {
+                    state.sim.enable(end, true);
+                }
+            }
+        }
+    }
+
+    /// Go's `disconnect(i)`: detach server `i` from everyone, both directions.
+    pub fn disconnect(&self, i: usize) {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        state.connected[i] = false;
+        for j in 0..state.n {
+            if let Some(&end) = state.ends[i].get(j) {
+                state.sim.enable(end, false);
+            }
+            if let Some(&end) = state.ends[j].get(i) {
+                state.sim.enable(end, false);
+            }
+        }
+    }
+
+    /// Whether server `i` is connected.
+    pub fn is_connected(&self, i: usize) -> bool {
+        self.state().connected[i]
+    }
+
+    /// Whether server `i` is running (not crashed).
+    pub fn is_alive(&self, i: usize) -> bool {
+        self.state().sim.is_alive(i)
+    }
+
+    /// Go's `setunreliable(u)`.
+    pub fn set_unreliable(&self, unreliable: bool) {
+        self.state().sim.set_reliable(!unreliable);
+    }
+
+    /// Go's `setlongreordering(b)`.
+    pub fn set_long_reordering(&self, long_reordering: bool) {
+        self.state().sim.set_long_reordering(long_reordering);
+    }
+
+    /// Go's `rpcCount(i)`: requests delivered to server `i`'s current incarnation.
+    pub fn rpc_count(&self, i: usize) -> u64 {
+        self.state().sim.rpc_count(i)
+    }
+
+    /// Go's `rpcTotal()`.
+    pub fn rpc_total(&self) -> u64 {
+        self.state().sim.total_rpcs()
+    }
+
+    /// Go's `bytesTotal()`.
+    pub fn bytes_total(&self) -> u64 {
+        self.state().sim.total_bytes()
+    }
+
+    /// Go's `LogSize()`: the largest persisted raft state, in bytes.
+    pub fn log_size(&self) -> usize {
+        let state = self.state();
+        (0..state.n)
+            .filter_map(|i| state.sim.persister(i))
+            .map(|p| p.raft_state_size())
+            .max()
+            .unwrap_or(0)
+    }
+
+    // ----- the node's interface (Go's rf.Start, rf.GetState, rf.Snapshot) -----
+
+    /// `rafts[i].Start(command)`: `Some((index, term))` if `i` is alive and accepted it.
+    pub fn start(&self, i: usize, command: Vec<u8>) -> Option<(u64, u64)> {
+        let accepted = self
+            .state()
+            .sim
+            .with_node(i, "start", |host, io| {
+                host.input(io, |raft, ctx| raft.start(ctx, command))
+            })
+            .flatten();
+        self.drain_outbox();
+        accepted
+    }
+
+    /// `rafts[i].GetState()`, or `None` if `i` is crashed.
+    pub fn get_state(&self, i: usize) -> Option<(u64, bool)> {
+        self.state().sim.node(i).map(|host| host.raft().state())
+    }
+
+    /// `rafts[i]`'s Raft state, for checkers; `None` if crashed.
+    pub fn inspect(&self, i: usize) -> Option<RaftView> {
+        self.state().sim.node(i).map(|host| host.raft().inspect())
+    }
+
+    // ----- checks (Go's checkOneLeader, checkTerms, checkNoLeader, nCommitted, wait, one) -----
+
+    /// Go's `checkOneLeader()`: within about 5 s, exactly one leader in the highest term.
+    pub async fn check_one_leader(&self) -> TestResult<usize> {
+        for _ in 0..10 {
+            let ms = 450 + self.rand_below(100);
+            self.sleep_ms(ms).await;
+            let mut leaders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+            for i in 0..self.n() {
+                if !self.is_connected(i) {
+                    continue;
+                }
+                if let Some((term, true)) = self.get_state(i) {
+                    leaders.entry(term).or_default().push(i);
+                }
+            }
+            for (term, in_term) in &leaders {
+                if in_term.len() > 1 {
+                    return self.fail(format!("term {term} has {} (>1) leaders", in_term.len()));
+                }
+            }
+            if let Some((_, in_term)) = leaders.last_key_value() {
+                return Ok(in_term[0]);
+            }
+        }
+        self.fail("expected one leader, got none".to_owned())
+    }
+
+    /// Go's `checkTerms()`: every connected server reports the same term; `None` if none is
+    /// connected (Go's -1).
+    pub fn check_terms(&self) -> TestResult<Option<u64>> {
+        let mut term = None;
+        for i in 0..self.n() {
+            if !self.is_connected(i) {
+                continue;
+            }
+            let Some((xterm, _)) = self.get_state(i) else {
+                continue;
+            };
+            match term {
+                None => term = Some(xterm),
+                Some(t) if t != xterm => return self.fail("servers disagree on term".to_owned()),
+                Some(_) => {}
+            }
+        }
+        Ok(term)
+    }
+
+    /// Go's `checkNoLeader()`.
+    pub fn check_no_leader(&self) -> TestResult {
+        for i in 0..self.n() {
+            if self.is_connected(i) && matches!(self.get_state(i), Some((_, true))) {
+                return self.fail(format!(
+                    "expected no leader among connected servers, but {i} claims to be leader"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Go's `nCommitted(index)`: how many servers applied `index`, and the command.
+    pub fn n_committed(&self, index: u64) -> TestResult<(usize, Option<Vec<u8>>)> {
+        let state = self.state();
+        let mut count = 0;
+        let mut command: Option<&Vec<u8>> = None;
+        for log in &state.logs {
+            let Some(applied) = log.get(&index) else {
+                continue;
+            };
+            if let Some(previous) = command {
+                if previous != applied {
+                    let message = format!(
+                        "committed values do not match: index {index}, {}, {}",
+                        show_command(previous),
+                        show_command(applied)
+                    );
+                    return Err(Failure::check(state.sim.now(), message));
+                }
+            }
+            count += 1;
+            command = Some(applied);
+        }
+        Ok((count, command.cloned()))
+    }
+
+    /// Go's `wait(index, n, startTerm)`: waits for `n` servers to apply `index`. Returns
+    /// `None` (Go's -1) if some server's term passed `start_term` first.
+    pub async fn wait(
+        &self,
+        index: u64,
+        n: usize,
+        start_term: Option<u64>,
+    ) -> TestResult<Option<Vec<u8>>> {
+        let mut to_ms = 10;
+        for _ in 0..30 {
+            if self.n_committed(index)?.0 >= n {
+                break;
+            }
+            self.sleep_ms(to_ms).await;
+            if to_ms < 1000 {
+                to_ms *= 2;
+            }
+            if let Some(start_term) = start_term {
+                let moved_on = (0..self.n())
+                    .filter_map(|i| self.get_state(i))
+                    .any(|(term, _)| term > start_term);
+                if moved_on {
+                    return Ok(None);
+                }
+            }
+        }
+        let (nd, command) = self.n_committed(index)?;
+        if nd < n {
+            return self.fail(format!("only {nd} decided for index {index}; wanted {n}"));
+        }
+        Ok(command)
+    }
+
+    /// Go's `one(cmd, expectedServers, retry)`: submits `command` to a leader and waits for
+    /// `expected_servers` to apply it; returns its index.
+    pub async fn one(
+        &self,
+        command: Vec<u8>,
+        expected_servers: usize,
+        retry: bool,
+    ) -> TestResult<u64> {
+        let t0 = self.now();
+        let mut starts = 0;
+        while self.now().millis_since(t0) < 10_000 {
+            let mut index = None;
+            for _ in 0..self.n() {
+                starts = (starts + 1) % self.n();
+                if !self.is_connected(starts) {
+                    continue;
+                }
+                if let Some((at, _)) = self.start(starts, command.clone()) {
+                    index = Some(at);
+                    break;
+                }
+            }
+            let Some(index) = index else {
+                self.sleep_ms(50).await;
+                continue;
+            };
+            let t1 = self.now();
+            while self.now().millis_since(t1) < 2000 {
+                let (nd, applied) = self.n_committed(index)?;
+                if nd > 0 && nd >= expected_servers && applied.as_ref() == Some(&command) {
+                    return Ok(index);
+                }
+                self.sleep_ms(20).await;
+            }
+            if !retry {
+                return self.fail(format!(
+                    "one({}) failed to reach agreement",
+                    show_command(&command)
+                ));
+            }
+        }
+        self.fail(format!(
+            "one({}) failed to reach agreement",
+            show_command(&command)
+        ))
+    }
+
+    // ----- lifecycle (Go's begin, end, checkTimeout) -----
+
+    /// Go's `begin(description)`: prints `<description> ...` and starts the stats.
+    pub fn begin(&self, description: &str) {
+        self.print(format!("{description} ..."));
+        let mut state = self.state();
+        state.begin = Begin {
+            t0: state.sim.now(),
+            rpcs0: state.sim.total_rpcs(),
+            bytes0: state.sim.total_bytes(),
+            max_index0: state.max_index,
+        };
+    }
+
+    /// The stats since `begin`.
+    pub fn stats(&self) -> Stats {
+        let state = self.state();
+        Stats {
+            virtual_ms: state.sim.now().millis_since(state.begin.t0),
+            peers: state.n,
+            rpcs: state.sim.total_rpcs() - state.begin.rpcs0,
+            bytes: state.sim.total_bytes() - state.begin.bytes0,
+            commands: state.max_index - state.begin.max_index0,
+        }
+    }
+
+    /// Go's `end()`: checks the time limit and prints the `  ... Passed --` line.
+    pub fn end(&self) -> TestResult {
+        self.check_timeout()?;
+        let stats = self.stats();
+        let seed = self.state().seed;
+        self.print(format!(
+            "  ... Passed --  {:4.1}  {} {:4} {:7} {:4}   (seed {seed})",
+            stats.virtual_ms as f64 / 1000.0,
+            stats.peers,
+            stats.rpcs,
+            stats.bytes,
+            stats.commands
+        ));
+        self.state().passed = Some(stats);
+        Ok(())
+    }
+
+    /// Go's `checkTimeout()`: fails if more than 120 virtual seconds passed since the start.
+    pub fn check_timeout(&self) -> TestResult {
+        if self.now().as_millis() > TEST_TIME_LIMIT_MS {
+            return Err(Failure {
+                kind: crate::FailureKind::TimeLimit,
+                message: "test took longer than 120 seconds".to_owned(),
+                at: self.now(),
+            });
+        }
+        Ok(())
+    }
+
+    // ----- appliers (Go's applier, applierSnap, checkLogs, ingestSnap) -----
+
+    /// Delivers every applied message waiting in the outbox to the applier, in order. A
+    /// broken rule is fatal for the run (Go's `log.Fatalf("apply error: ...")`).
+    pub(crate) fn drain_outbox(&self) {
+        loop {
+            let next = self.state().outbox.borrow_mut().pop_front();
+            let Some((i, msg)) = next else { return };
+            let result = self.state().apply(i, msg);
+            match result {
+                Ok(Some((index, snapshot))) => self.take_snapshot(i, index, snapshot),
+                Ok(None) => {}
+                Err(message) => {
+                    let now = self.now();
+                    self.set_fatal(Failure::check(now, format!("apply error: {message}")));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Hands the tester's snapshot to server `i` (Go's `rf.Snapshot(index, bytes)` from the
+    /// applier goroutine), after the apply that triggered it was delivered.
+    fn take_snapshot(&self, i: usize, index: u64, snapshot: Vec<u8>) {
+        self.state().sim.with_node(i, "snapshot", |host, io| {
+            host.input(io, |raft, ctx| raft.snapshot(ctx, index, snapshot))
+        });
+    }
+}
+
+impl<R: RaftNode> State<R> {
+    /// One applied message from server `i`. Returns a snapshot to hand back to `i` when the
+    /// 2D applier takes one.
+    fn apply(&mut self, i: usize, msg: ApplyMsg) -> Result<Option<(u64, Vec<u8>)>, String> {
+        match msg {
+            ApplyMsg::Command { index, command } => self.apply_command(i, index, command),
+            ApplyMsg::Snapshot { index, data, .. } if self.snapshot => {
+                self.ingest_snap(i, &data, Some(index))?;
+                Ok(None)
+            }
+            // Go's 2A–2C applier ignores everything but commands.
+            ApplyMsg::Snapshot { .. } => Ok(None),
+        }
+    }
+
+    fn apply_command(
+        &mut self,
+        i: usize,
+        index: u64,
+        command: Vec<u8>,
+    ) -> Result<Option<(u64, Vec<u8>)>, String> {
+        if self.snapshot && index != self.last_applied[i] + 1 {
+            return Err(format!(
+                "server {i} apply out of order, expected index {}, got {index}",
+                self.last_applied[i] + 1
+            ));
+        }
+        let prev_ok = self.check_logs(i, index, command)?;
+        if index > 1 && !prev_ok {
+            return Err(format!("server {i} apply out of order {index}"));
+        }
+        if !self.snapshot {
+            return Ok(None);
+        }
+        self.last_applied[i] = index;
+        if (index + 1) % SNAPSHOT_INTERVAL != 0 {
+            return Ok(None);
+        }
+        Ok(Some((index, self.tester_snapshot(i, index))))
+    }
+
+    /// Go's `checkLogs`: the command must match what every other server applied at `index`.
+    /// Returns whether `i` had applied `index - 1`.
+    fn check_logs(&mut self, i: usize, index: u64, command: Vec<u8>) -> Result<bool, String> {
+        for (j, log) in self.logs.iter().enumerate() {
+            if let Some(old) = log.get(&index) {
+                if *old != command {
+                    log::error!("{i}: log {:?}; server {:?}", self.logs[i].len(), log.len());
+                    return Err(format!(
+                        "commit index={index} server={i} {} != server={j} {}",
+                        show_command(&command),
+                        show_command(old)
+                    ));
+                }
+            }
+        }
+        let prev_ok = index > 0 && self.logs[i].contains_key(&(index - 1));
+        self.logs[i].insert(index, command);
+        self.max_index = self.max_index.max(index);
+        Ok(prev_ok)
+    }
+
+    /// The 2022 tester snapshot: `index`, then every command applied so far (element 0 is
+    /// nil), encoded with labgob.
+    fn tester_snapshot(&self, i: usize, index: u64) -> Vec<u8> {
+        let xlog: Vec<Option<&[u8]>> = (0..=index)
+            .map(|j| self.logs[i].get(&j).map(Vec::as_slice))
+            .collect();
+        labgob::encode(&(index, xlog)).expect("tester snapshots encode")
+    }
+
+    /// Go's `ingestSnap`: replaces what `i` applied with the snapshot's history.
+    fn ingest_snap(&mut self, i: usize, snapshot: &[u8], index: Option<u64>) -> Result<(), String> {
+        if snapshot.is_empty() {
+            return Err("nil snapshot".to_owned());
+        }
+        let Ok((last_included_index, xlog)) =
+            labgob::decode::<(u64, Vec<Option<Vec<u8>>>)>(snapshot)
+        else {
+            return Err("snapshot decode error".to_owned());
+        };
+        if index.is_some_and(|index| index != last_included_index) {
+            return Err(format!("server {i} snapshot doesn't match m.SnapshotIndex"));
+        }
+        self.logs[i] = xlog
+            .into_iter()
+            .enumerate()
+            .filter_map(|(j, command)| Some((j as u64, command?)))
+            .collect();
+        self.last_applied[i] = last_included_index;
+        Ok(())
+    }
+}
+
+/// The future of [`Config::sleep_ms`].
+pub struct Sleep<R: RaftNode> {
+    cfg: Config<R>,
+    deadline: SimTime,
+    registered: bool,
+}
+
+impl<R: RaftNode> Future for Sleep<R> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.registered {
+            if self.cfg.now() >= self.deadline {
+                return Poll::Ready(());
+            }
+            return Poll::Pending;
+        }
+        self.registered = true;
+        let task = self.cfg.executor().borrow().current();
+        let delay_ms = self.deadline.millis_since(self.cfg.now());
+        self.cfg.state().sim.schedule_wake(delay_ms, task as u64);
+        Poll::Pending
+    }
+}

@@ -1,0 +1,190 @@
+//! Running one test on one seed: the event loop that interleaves tester tasks with the
+//! simulation, and the report of what happened.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+
+use labrpc::{Observer, SimTime, Stepped};
+use raft::RaftNode;
+
+use crate::config::{Config, Stats};
+use crate::exec::run_ready;
+use crate::failure::{Failure, FailureKind, TestResult};
+use crate::registry::TestCase;
+
+/// Virtual time after which a run is stopped as a failure even if its test never checks
+/// (Go's `go test` kills a test binary after 10 minutes).
+pub const VIRTUAL_TIME_LIMIT_MS: u64 = 600_000;
+/// Events at a single virtual instant after which a run counts as hung (a node that keeps
+/// setting zero-delay timers or ping-ponging messages without time passing).
+pub const LIVELOCK_EVENTS: u64 = 1_000_000;
+
+/// What the caller wants from a run besides the verdict.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Print the Go lines (`Test (2A): ... ...`, `  ... Passed --`) as they happen.
+    pub echo: bool,
+    /// Sees every simulated event (traces, checkers, the determinism self-check).
+    pub observer: Option<Box<dyn Observer>>,
+}
+
+/// The outcome of one run of one test on one seed.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The test's name (`initial_election_2a`).
+    pub test: &'static str,
+    /// The seed.
+    pub seed: u64,
+    /// The stats of the Go `Passed` line, or the failure.
+    pub result: Result<Stats, Failure>,
+    /// Virtual time when the run ended.
+    pub virtual_ms: u64,
+    /// Hash of the run's event sequence.
+    pub fingerprint: u64,
+    /// Events simulated.
+    pub events: u64,
+    /// What the test printed.
+    pub lines: Vec<String>,
+}
+
+impl RunReport {
+    /// Whether the run passed.
+    pub fn passed(&self) -> bool {
+        self.result.is_ok()
+    }
+}
+
+/// The command that reruns `test` on `seed`.
+pub fn replay_command(test: &str, seed: u64) -> String {
+    format!("LAB_SEED={seed} cargo test --release -p tester -- --exact {test}")
+}
+
+/// Runs `case` on `seed`. Never panics: a panic inside the implementation or the tester is
+/// caught and reported as [`FailureKind::Panic`].
+pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions) -> RunReport {
+    let mut cfg_slot: Option<Config<R>> = None;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let cfg = Config::<R>::new(seed, case.servers, case.unreliable, case.snapshot);
+        {
+            let mut state = cfg.state();
+            state.echo = options.echo;
+            if let Some(observer) = options.observer {
+                state.sim.set_observer(observer);
+            }
+        }
+        cfg_slot = Some(cfg.clone());
+        let result = drive(&cfg, (case.body)(cfg.clone()));
+        result
+            .and_then(|()| cfg.check_timeout())
+            .map(|()| cfg.state().passed.unwrap_or_default())
+    }));
+    let result = outcome.unwrap_or_else(|payload| {
+        let at = cfg_slot
+            .as_ref()
+            .and_then(|cfg| cfg_now(cfg))
+            .unwrap_or(SimTime::ZERO);
+        Err(Failure {
+            kind: FailureKind::Panic,
+            message: panic_message(&*payload),
+            at,
+        })
+    });
+    let (virtual_ms, fingerprint, events, lines) = match cfg_slot.as_ref().map(|c| c.try_state()) {
+        Some(Some(summary)) => summary,
+        _ => (0, 0, 0, Vec::new()),
+    };
+    RunReport {
+        test: case.name,
+        seed,
+        result,
+        virtual_ms,
+        fingerprint,
+        events,
+        lines,
+    }
+}
+
+/// Virtual time now, unless the state is borrowed (a panic in the middle of an event).
+fn cfg_now<R: RaftNode>(cfg: &Config<R>) -> Option<SimTime> {
+    cfg.try_state().map(|(ms, ..)| SimTime::from_millis(ms))
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// The event loop: run every ready tester task, then simulate one event, until the test body
+/// finishes or something fails. **Invariant:** this and [`labrpc::Sim::step`] are the only
+/// places a run makes progress; virtual time moves only inside `step`.
+fn drive<R: RaftNode>(
+    cfg: &Config<R>,
+    body: Pin<Box<dyn Future<Output = TestResult>>>,
+) -> TestResult {
+    let main = cfg.spawn(body);
+    let mut instant = (SimTime::ZERO, 0u64);
+    loop {
+        run_ready(cfg.executor());
+        if let Some(failure) = cfg.state().fatal.take() {
+            return Err(failure);
+        }
+        if main.slot.borrow().is_some() {
+            return Ok(());
+        }
+        let stepped = cfg.state().sim.step();
+        match stepped {
+            Some(Stepped::Wake(task)) => cfg.executor().borrow_mut().wake(task as usize),
+            Some(Stepped::Node(_)) => cfg.drain_outbox(),
+            Some(Stepped::CallDone { .. } | Stepped::Quiet) => {}
+            None => return Err(stuck(cfg, "the test is waiting, but no event is scheduled")),
+        }
+        let now = cfg.now();
+        if now == instant.0 {
+            instant.1 += 1;
+            if instant.1 > LIVELOCK_EVENTS {
+                return Err(stuck(cfg, "virtual time stopped advancing (livelock)"));
+            }
+        } else {
+            instant = (now, 0);
+        }
+        if now.as_millis() > VIRTUAL_TIME_LIMIT_MS {
+            let message = format!(
+                "test ran past {} virtual seconds",
+                VIRTUAL_TIME_LIMIT_MS / 1000
+            );
+            return Err(Failure {
+                kind: FailureKind::TimeLimit,
+                message,
+                at: now,
+            });
+        }
+    }
+}
+
+fn stuck<R: RaftNode>(cfg: &Config<R>, why: &str) -> Failure {
+    Failure {
+        kind: FailureKind::Hang,
+        message: why.to_owned(),
+        at: cfg.now(),
+    }
+}
+
+impl<R: RaftNode> Config<R> {
+    /// `(virtual_ms, fingerprint, events, lines)`, or `None` if the state is borrowed.
+    fn try_state(&self) -> Option<(u64, u64, u64, Vec<String>)> {
+        let state = self.try_borrow_state()?;
+        Some((
+            state.sim.now().as_millis(),
+            state.sim.fingerprint(),
+            state.sim.event_count(),
+            state.lines.clone(),
+        ))
+    }
+}
