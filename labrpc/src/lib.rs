@@ -10,10 +10,12 @@
 //! - `rng.rs`: [`SimRng`], named ChaCha streams under one root seed.
 //! - `persister.rs`: [`Persister`], a server's stable storage.
 //! - `time.rs`: [`SimTime`], virtual milliseconds.
+//! - `current.rs`: [`current`], the virtual time and node of the running event, for loggers.
 //!
 //! **Invariant:** no wall clock, no threads, no unseeded randomness, no hash-order iteration:
 //! one seed, one run, bit for bit.
 
+mod current;
 mod network;
 mod observe;
 mod persister;
@@ -21,6 +23,7 @@ mod rng;
 mod sim;
 mod time;
 
+pub use current::current;
 pub use network::{
     LONG_DELAY_MS_BELOW, REORDER_BASE_MS, REORDER_DENOMINATOR, REORDER_NUMERATOR,
     REORDER_SPREAD_MS, REPLY_DROP_PER_MILLE, REQUEST_DROP_PER_MILLE, SHORT_DELAY_MS_BELOW,

@@ -517,6 +517,7 @@ impl<N: Node> Sim<N> {
     ) -> Option<T> {
         let incarnation = self.core.net.server(server)?.incarnation;
         self.core.record(EventRecord::External { server, what });
+        crate::current::set(self.core.now, Some(server));
         let slot = self.slots.get_mut(server)?;
         let node = slot.node.as_mut()?;
         let mut io = NodeIo {
@@ -551,6 +552,7 @@ impl<N: Node> Sim<N> {
         let Queued { at, event, .. } = self.core.queue.pop()?;
         debug_assert!(at >= self.core.now);
         self.core.now = at;
+        crate::current::set(at, None);
         Some(match event {
             Event::Request {
                 call,
@@ -615,6 +617,7 @@ impl<N: Node> Sim<N> {
         let entry = self.core.net.servers[server].as_mut().expect("live server");
         entry.rpc_count += 1;
         self.core.record(EventRecord::Handle { call, server });
+        crate::current::set(self.core.now, Some(server));
         let slot = &mut self.slots[server];
         let node = slot.node.as_mut().expect("a live server has a node");
         let mut io = NodeIo {
@@ -686,6 +689,7 @@ impl<N: Node> Sim<N> {
                 if !self.core.is_live(server, incarnation) {
                     return Stepped::Quiet;
                 }
+                crate::current::set(self.core.now, Some(server));
                 let slot = &mut self.slots[server];
                 let node = slot.node.as_mut().expect("a live server has a node");
                 let mut io = NodeIo {
@@ -706,6 +710,7 @@ impl<N: Node> Sim<N> {
             return Stepped::Quiet;
         }
         self.core.record(EventRecord::Timer { server, timer });
+        crate::current::set(self.core.now, Some(server));
         let slot = &mut self.slots[server];
         let node = slot.node.as_mut().expect("a live server has a node");
         let mut io = NodeIo {
