@@ -111,7 +111,7 @@ impl Fingerprint {
 
     /// Folds one word in.
     pub fn mix(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7cc1_b727_220a_95);
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
 
     /// Folds a byte string in, eight bytes at a time, then its length.
