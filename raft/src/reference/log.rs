@@ -1,0 +1,218 @@
+//! The log with a snapshot offset: Figure 2's `log[]`, of which a prefix may have been replaced
+//! by the service's snapshot (Figure 13's `lastIncludedIndex` / `lastIncludedTerm`).
+
+use serde::{Deserialize, Serialize};
+
+/// One log entry: a command for the state machine and the term when the leader received it.
+/// Its index is its position (see [`RaftLog`]), so it is not stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Term in which the leader received the command.
+    pub term: u64,
+    /// The command, as given to `start`.
+    pub command: Vec<u8>,
+}
+
+/// Figure 2's `log[]`, indexed from 1, with every entry up to `snapshot_index` compacted away.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RaftLog {
+    /// `entries[k]` is log index `snapshot_index + 1 + k`.
+    /// Invariant: terms are non-decreasing, and none is below `snapshot_term`.
+    entries: Vec<Entry>,
+    /// Index of the last entry the snapshot covers (0: no snapshot).
+    /// Invariant: every index up to here is committed (it is in the service's snapshot).
+    snapshot_index: u64,
+    /// Term of the entry at `snapshot_index` (0: no snapshot).
+    snapshot_term: u64,
+}
+
+impl RaftLog {
+    /// A log as restored from stable storage.
+    pub fn restore(snapshot_index: u64, snapshot_term: u64, entries: Vec<Entry>) -> RaftLog {
+        let log = RaftLog {
+            entries,
+            snapshot_index,
+            snapshot_term,
+        };
+        log.assert_terms_ordered();
+        log
+    }
+
+    /// Index of the last entry the snapshot covers.
+    pub fn snapshot_index(&self) -> u64 {
+        self.snapshot_index
+    }
+
+    /// Term of the last entry the snapshot covers.
+    pub fn snapshot_term(&self) -> u64 {
+        self.snapshot_term
+    }
+
+    /// The entries after the snapshot: `entries()[k]` has index `snapshot_index() + 1 + k`.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Index of the last entry (the snapshot's if no entry follows it).
+    pub fn last_index(&self) -> u64 {
+        self.snapshot_index + self.entries.len() as u64
+    }
+
+    /// Term of the last entry (the snapshot's if no entry follows it).
+    pub fn last_term(&self) -> u64 {
+        self.entries
+            .last()
+            .map_or(self.snapshot_term, |entry| entry.term)
+    }
+
+    /// Term of the entry at `index`, if the log still knows it: `snapshot_index..=last_index`.
+    pub fn term_at(&self, index: u64) -> Option<u64> {
+        if index == self.snapshot_index {
+            return Some(self.snapshot_term);
+        }
+        self.position(index).map(|k| self.entries[k].term)
+    }
+
+    /// The entry at `index`. Panics unless `snapshot_index < index <= last_index`.
+    pub fn entry(&self, index: u64) -> &Entry {
+        let k = self.position(index).unwrap_or_else(|| {
+            panic!(
+                "log entry {index} is outside ({}, {}]",
+                self.snapshot_index,
+                self.last_index()
+            )
+        });
+        &self.entries[k]
+    }
+
+    /// The entries from `index` to the end. Panics unless `snapshot_index < index`, and
+    /// `index <= last_index + 1`.
+    pub fn entries_from(&self, index: u64) -> &[Entry] {
+        assert!(
+            index > self.snapshot_index,
+            "entries from {index}: compacted"
+        );
+        assert!(
+            index <= self.last_index() + 1,
+            "entries from {index}: past the end"
+        );
+        &self.entries[self.offset(index)..]
+    }
+
+    /// Appends one entry, returning its index.
+    pub fn append(&mut self, entry: Entry) -> u64 {
+        assert!(
+            entry.term >= self.last_term(),
+            "appending a term older than the log's"
+        );
+        self.entries.push(entry);
+        self.last_index()
+    }
+
+    /// AppendEntries receiver rules 3 and 4: `entries` follow `prev_log_index`, which the
+    /// caller has matched. An existing entry that conflicts with a new one (same index,
+    /// different term) is deleted with all that follow it; new entries not already in the log
+    /// are appended. Entries the snapshot covers are skipped: they are committed, so they
+    /// match. A matching prefix never truncates (a stale, shorter request must not erase
+    /// newer entries). Returns whether the log changed.
+    pub fn merge(&mut self, prev_log_index: u64, entries: Vec<Entry>) -> bool {
+        let mut changed = false;
+        for (index, entry) in (prev_log_index + 1..).zip(entries) {
+            if index <= self.snapshot_index {
+                continue;
+            }
+            match self.term_at(index) {
+                Some(term) if term == entry.term => continue,
+                Some(_) => {
+                    self.truncate_from(index);
+                    self.entries.push(entry);
+                }
+                None => self.entries.push(entry),
+            }
+            changed = true;
+        }
+        if changed {
+            self.assert_terms_ordered();
+        }
+        changed
+    }
+
+    /// Deletes the entry at `index` and every entry after it.
+    fn truncate_from(&mut self, index: u64) {
+        assert!(
+            index > self.snapshot_index,
+            "truncating committed entry {index}"
+        );
+        self.entries.truncate(self.offset(index));
+    }
+
+    /// The service snapshotted every entry up to `index`: drop them. Panics unless the log has
+    /// `index` (`snapshot_index < index <= last_index`).
+    pub fn compact_to(&mut self, index: u64) {
+        let term = self.entry(index).term;
+        self.entries.drain(..=self.offset(index));
+        self.snapshot_index = index;
+        self.snapshot_term = term;
+    }
+
+    /// Figure 13 receiver rules 6 and 7: a snapshot through `index` (of `term`) replaces the
+    /// log. If the log has that entry, the entries after it are retained; otherwise the whole
+    /// log is discarded. Returns whether a suffix was retained.
+    pub fn install_snapshot(&mut self, index: u64, term: u64) -> bool {
+        assert!(index > self.snapshot_index, "installing an older snapshot");
+        let retained = self.term_at(index) == Some(term);
+        if retained {
+            self.entries.drain(..=self.offset(index));
+        } else {
+            self.entries.clear();
+        }
+        self.snapshot_index = index;
+        self.snapshot_term = term;
+        self.assert_terms_ordered();
+        retained
+    }
+
+    /// The first index of the run of entries with the same term as the entry at `index`,
+    /// stopping after the snapshot (a follower's conflict index). `index` must be in the log.
+    pub fn first_index_of_term_at(&self, index: u64) -> u64 {
+        let term = self.entry(index).term;
+        let mut first = index;
+        while first > self.snapshot_index + 1 && self.entry(first - 1).term == term {
+            first -= 1;
+        }
+        first
+    }
+
+    /// The last index whose entry has `term`, if the log knows one (a leader backing up).
+    pub fn last_index_of_term(&self, term: u64) -> Option<u64> {
+        let after_snapshot = self
+            .entries
+            .iter()
+            .rposition(|entry| entry.term <= term)
+            .filter(|&k| self.entries[k].term == term)
+            .map(|k| self.snapshot_index + 1 + k as u64);
+        let at_snapshot =
+            (self.snapshot_index > 0 && self.snapshot_term == term).then_some(self.snapshot_index);
+        after_snapshot.or(at_snapshot)
+    }
+
+    /// The position in `entries` of log index `index`, if it is after the snapshot.
+    fn position(&self, index: u64) -> Option<usize> {
+        let k = index.checked_sub(self.snapshot_index + 1)?;
+        let k = usize::try_from(k).ok()?;
+        (k < self.entries.len()).then_some(k)
+    }
+
+    /// The position `index` has or would have in `entries`. `index` must be after the snapshot.
+    fn offset(&self, index: u64) -> usize {
+        usize::try_from(index - self.snapshot_index - 1).expect("log offset fits in usize")
+    }
+
+    fn assert_terms_ordered(&self) {
+        let mut previous = self.snapshot_term;
+        for entry in &self.entries {
+            assert!(entry.term >= previous, "log terms decrease: {self:?}");
+            previous = entry.term;
+        }
+    }
+}
