@@ -12,6 +12,8 @@
 //! - `exec.rs`: the single-threaded executor for tester tasks; `host.rs`: [`RaftHost`], a
 //!   Raft node on the simulated network; `command.rs`: the tester's int and string commands.
 //! - `failure.rs`: [`Failure`] and its classes.
+//! - `snapshot_controls.rs`: deliberately broken wrappers (never-trimming), the 2D negative
+//!   controls.
 //!
 //! **Boundary:** the suites see a Raft only through [`raft::RaftNode`]; any implementation
 //! runs them.
@@ -24,6 +26,7 @@ mod failure;
 mod host;
 pub mod registry;
 mod run;
+pub mod snapshot_controls;
 pub mod suites;
 
 pub use cargo_test::{DEFAULT_SEED, cargo_test, env_u64};
