@@ -258,11 +258,12 @@ impl<R: RaftNode> Config<R> {
             .persister(i)
             .map(|p| p.snapshot().to_vec())
             .unwrap_or_default();
-        if state.snapshot && !snapshot.is_empty() {
-            if let Err(message) = state.ingest_snap(i, &snapshot, None) {
-                let now = state.sim.now();
-                return Err(Failure::check(now, message));
-            }
+        if state.snapshot
+            && !snapshot.is_empty()
+            && let Err(message) = state.ingest_snap(i, &snapshot, None)
+        {
+            let now = state.sim.now();
+            return Err(Failure::check(now, message));
         }
         let outbox = Rc::clone(&state.outbox);
         state
@@ -444,15 +445,15 @@ impl<R: RaftNode> Config<R> {
             let Some(applied) = log.get(&index) else {
                 continue;
             };
-            if let Some(previous) = command {
-                if previous != applied {
-                    let message = format!(
-                        "committed values do not match: index {index}, {}, {}",
-                        show_command(previous),
-                        show_command(applied)
-                    );
-                    return Err(Failure::check(state.sim.now(), message));
-                }
+            if let Some(previous) = command
+                && previous != applied
+            {
+                let message = format!(
+                    "committed values do not match: index {index}, {}, {}",
+                    show_command(previous),
+                    show_command(applied)
+                );
+                return Err(Failure::check(state.sim.now(), message));
             }
             count += 1;
             command = Some(applied);
@@ -660,7 +661,7 @@ impl<R: RaftNode> State<R> {
             return Ok(None);
         }
         self.last_applied[i] = index;
-        if (index + 1) % SNAPSHOT_INTERVAL != 0 {
+        if !(index + 1).is_multiple_of(SNAPSHOT_INTERVAL) {
             return Ok(None);
         }
         Ok(Some((index, self.tester_snapshot(i, index))))
@@ -670,15 +671,15 @@ impl<R: RaftNode> State<R> {
     /// Returns whether `i` had applied `index - 1`.
     fn check_logs(&mut self, i: usize, index: u64, command: Vec<u8>) -> Result<bool, String> {
         for (j, log) in self.logs.iter().enumerate() {
-            if let Some(old) = log.get(&index) {
-                if *old != command {
-                    log::error!("{i}: log {:?}; server {:?}", self.logs[i].len(), log.len());
-                    return Err(format!(
-                        "commit index={index} server={i} {} != server={j} {}",
-                        show_command(&command),
-                        show_command(old)
-                    ));
-                }
+            if let Some(old) = log.get(&index)
+                && *old != command
+            {
+                log::error!("{i}: log {:?}; server {:?}", self.logs[i].len(), log.len());
+                return Err(format!(
+                    "commit index={index} server={i} {} != server={j} {}",
+                    show_command(&command),
+                    show_command(old)
+                ));
             }
         }
         let prev_ok = index > 0 && self.logs[i].contains_key(&(index - 1));

@@ -62,7 +62,7 @@ pub struct TestCase<R: RaftNode> {
 
 impl<R: RaftNode> Clone for TestCase<R> {
     fn clone(&self) -> Self {
-        TestCase { ..*self }
+        *self
     }
 }
 
