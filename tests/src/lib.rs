@@ -12,6 +12,8 @@
 //! - `exec.rs`: the single-threaded executor for tester tasks; `host.rs`: [`RaftHost`], a
 //!   Raft node on the simulated network; `command.rs`: the tester's int and string commands.
 //! - `failure.rs`: [`Failure`] and its classes.
+//! - `controls.rs`: deliberately broken wrappers (RPCs sent twice, 50 heartbeats a second),
+//!   the 2B negative controls.
 //! - `snapshot_controls.rs`: deliberately broken wrappers (never-trimming), the 2D negative
 //!   controls.
 //!
@@ -21,6 +23,7 @@
 mod cargo_test;
 pub mod command;
 mod config;
+pub mod controls;
 mod exec;
 mod failure;
 mod host;
