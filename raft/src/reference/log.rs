@@ -1,24 +1,15 @@
 //! The log with a snapshot offset: Figure 2's `log[]`, of which a prefix may have been replaced
 //! by the service's snapshot (Figure 13's `lastIncludedIndex` / `lastIncludedTerm`).
 
-use serde::{Deserialize, Serialize};
-
-/// One log entry: a command for the state machine and the term when the leader received it.
-/// Its index is its position (see [`RaftLog`]), so it is not stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
-    /// Term in which the leader received the command.
-    pub term: u64,
-    /// The command, as given to `start`.
-    pub command: Vec<u8>,
-}
+use super::entries::Entries;
+pub use super::entries::Entry;
 
 /// Figure 2's `log[]`, indexed from 1, with every entry up to `snapshot_index` compacted away.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RaftLog {
     /// `entries[k]` is log index `snapshot_index + 1 + k`.
     /// Invariant: terms are non-decreasing, and none is below `snapshot_term`.
-    entries: Vec<Entry>,
+    entries: Entries,
     /// Index of the last entry the snapshot covers (0: no snapshot).
     /// Invariant: every index up to here is committed (it is in the service's snapshot).
     snapshot_index: u64,
@@ -30,7 +21,7 @@ impl RaftLog {
     /// A log as restored from stable storage.
     pub fn restore(snapshot_index: u64, snapshot_term: u64, entries: Vec<Entry>) -> RaftLog {
         let log = RaftLog {
-            entries,
+            entries: Entries::from(entries),
             snapshot_index,
             snapshot_term,
         };
@@ -50,17 +41,24 @@ impl RaftLog {
 
     /// The entries after the snapshot: `entries()[k]` has index `snapshot_index() + 1 + k`.
     pub fn entries(&self) -> &[Entry] {
-        &self.entries
+        self.entries.as_slice()
+    }
+
+    /// The labgob encoding of [`RaftLog::entries`], element after element (without the
+    /// sequence's length), kept up to date so that persisting never re-encodes the log.
+    pub fn encoded_entries(&self) -> &[u8] {
+        self.entries.encoded()
     }
 
     /// Index of the last entry (the snapshot's if no entry follows it).
     pub fn last_index(&self) -> u64 {
-        self.snapshot_index + self.entries.len() as u64
+        self.snapshot_index + self.entries.as_slice().len() as u64
     }
 
     /// Term of the last entry (the snapshot's if no entry follows it).
     pub fn last_term(&self) -> u64 {
         self.entries
+            .as_slice()
             .last()
             .map_or(self.snapshot_term, |entry| entry.term)
     }
@@ -70,7 +68,8 @@ impl RaftLog {
         if index == self.snapshot_index {
             return Some(self.snapshot_term);
         }
-        self.position(index).map(|k| self.entries[k].term)
+        self.position(index)
+            .map(|k| self.entries.as_slice()[k].term)
     }
 
     /// The entry at `index`. Panics unless `snapshot_index < index <= last_index`.
@@ -82,7 +81,7 @@ impl RaftLog {
                 self.last_index()
             )
         });
-        &self.entries[k]
+        &self.entries.as_slice()[k]
     }
 
     /// The entries from `index` to the end. Panics unless `snapshot_index < index`, and
@@ -96,7 +95,7 @@ impl RaftLog {
             index <= self.last_index() + 1,
             "entries from {index}: past the end"
         );
-        &self.entries[self.offset(index)..]
+        &self.entries.as_slice()[self.offset(index)..]
     }
 
     /// Appends one entry, returning its index.
@@ -123,16 +122,11 @@ impl RaftLog {
             }
             match self.term_at(index) {
                 Some(term) if term == entry.term => continue,
-                Some(_) => {
-                    self.truncate_from(index);
-                    self.entries.push(entry);
-                }
-                None => self.entries.push(entry),
+                Some(_) => self.truncate_from(index),
+                None => {}
             }
+            self.append(entry);
             changed = true;
-        }
-        if changed {
-            self.assert_terms_ordered();
         }
         changed
     }
@@ -150,7 +144,7 @@ impl RaftLog {
     /// `index` (`snapshot_index < index <= last_index`).
     pub fn compact_to(&mut self, index: u64) {
         let term = self.entry(index).term;
-        self.entries.drain(..=self.offset(index));
+        self.entries.remove_first(self.offset(index) + 1);
         self.snapshot_index = index;
         self.snapshot_term = term;
     }
@@ -162,13 +156,21 @@ impl RaftLog {
         assert!(index > self.snapshot_index, "installing an older snapshot");
         let retained = self.term_at(index) == Some(term);
         if retained {
-            self.entries.drain(..=self.offset(index));
+            self.entries.remove_first(self.offset(index) + 1);
         } else {
             self.entries.clear();
         }
         self.snapshot_index = index;
         self.snapshot_term = term;
-        self.assert_terms_ordered();
+        let first_term = self
+            .entries
+            .as_slice()
+            .first()
+            .map_or(term, |entry| entry.term);
+        assert!(
+            first_term >= term,
+            "retained entries older than the snapshot"
+        );
         retained
     }
 
@@ -185,11 +187,11 @@ impl RaftLog {
 
     /// The last index whose entry has `term`, if the log knows one (a leader backing up).
     pub fn last_index_of_term(&self, term: u64) -> Option<u64> {
-        let after_snapshot = self
-            .entries
+        let entries = self.entries.as_slice();
+        let after_snapshot = entries
             .iter()
             .rposition(|entry| entry.term <= term)
-            .filter(|&k| self.entries[k].term == term)
+            .filter(|&k| entries[k].term == term)
             .map(|k| self.snapshot_index + 1 + k as u64);
         let at_snapshot =
             (self.snapshot_index > 0 && self.snapshot_term == term).then_some(self.snapshot_index);
@@ -200,7 +202,7 @@ impl RaftLog {
     fn position(&self, index: u64) -> Option<usize> {
         let k = index.checked_sub(self.snapshot_index + 1)?;
         let k = usize::try_from(k).ok()?;
-        (k < self.entries.len()).then_some(k)
+        (k < self.entries.as_slice().len()).then_some(k)
     }
 
     /// The position `index` has or would have in `entries`. `index` must be after the snapshot.
@@ -210,7 +212,7 @@ impl RaftLog {
 
     fn assert_terms_ordered(&self) {
         let mut previous = self.snapshot_term;
-        for entry in &self.entries {
+        for entry in self.entries.as_slice() {
             assert!(entry.term >= previous, "log terms decrease: {self:?}");
             previous = entry.term;
         }

@@ -18,6 +18,7 @@
 //! call goes through `send`, which persists first, and replies leave after `finish_input`.
 
 mod election;
+mod entries;
 mod log;
 pub mod messages;
 mod persist;

@@ -34,7 +34,7 @@ impl Reference {
         Some((index, term))
     }
 
-    /// Leaders: "repeat [heartbeats] during idle periods to prevent election timeouts (§5.2)".
+    /// Leaders: "repeat (heartbeats) during idle periods to prevent election timeouts (§5.2)".
     pub(super) fn tick_heartbeat(&mut self, ctx: &mut Context<'_, Request>) {
         assert!(self.role.is_leader(), "heartbeat timer outlived leadership");
         self.timers.heartbeat = Some(ctx.set_timer(HEARTBEAT_INTERVAL_MS));
@@ -284,9 +284,9 @@ impl Reference {
         }
     }
 
-    /// Leaders: "If there exists an N such that N > commitIndex, a majority of matchIndex[i]
-    /// ≥ N, and log[N].term == currentTerm: set commitIndex = N (§5.3, §5.4)". Only entries
-    /// of the current term are committed by counting replicas (Figure 8).
+    /// Leaders: "If there exists an N such that N > commitIndex, a majority of
+    /// `matchIndex[i] ≥ N`, and `log[N].term == currentTerm`: set commitIndex = N (§5.3,
+    /// §5.4)". Only entries of the current term are committed by counting replicas (Figure 8).
     pub(super) fn advance_commit_index(&mut self) {
         let Role::Leader(leader) = &self.role else {
             return;
@@ -303,7 +303,7 @@ impl Reference {
     }
 
     /// All Servers: "If commitIndex > lastApplied: increment lastApplied, apply
-    /// log[lastApplied] to state machine (§5.3)", in order, each entry exactly once.
+    /// `log[lastApplied]` to state machine (§5.3)", in order, each entry exactly once.
     pub(super) fn apply_committed(&mut self, ctx: &mut Context<'_, Request>) {
         while self.last_applied < self.commit_index {
             self.last_applied += 1;
