@@ -7,8 +7,16 @@
 //! - [`encode_checked`]: what the network calls: [`encode`] plus the round-trip check while
 //!   [`checks_enabled`] (debug builds, or `LABGOB_CHECK=1`).
 //!
-//! **Invariant:** decoding never panics and never allocates more than [`DECODE_LIMIT_BYTES`],
-//! whatever the input bytes (property-tested in `tests/`).
+//! **Invariant:** decoding never panics, whatever the input bytes, and a lying length prefix
+//! cannot make it allocate much: bincode checks a string's claimed length against
+//! [`DECODE_LIMIT_BYTES`] before allocating it, and serde pre-allocates at most 1 MiB for a
+//! sequence, which then fails when the input runs out. Measured peak for a hostile prefix: one
+//! allocation of just under 32 MiB (`tests/alloc.rs`; the rest is property-tested in `tests/it`).
+//! What a decode builds from bytes it really consumes is bounded by the input, not by the limit:
+//! an element's memory can exceed its wire size (a one-byte `None` of an `Option<[u64; 8]>` takes
+//! 72 bytes), and elements that encode to zero bytes (`()`, unit and empty structs) consume no
+//! input at all, so a `Vec<()>` claiming 2^60 elements loops that long. Keep such sequences out
+//! of messages.
 //!
 //! Deliberate difference from Go's labgob: there is no per-message type descriptor (gob sends
 //! one with every message), so byte counts are smaller; the tester's byte thresholds are
