@@ -218,3 +218,87 @@ impl RaftLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(terms: &[u64]) -> Vec<Entry> {
+        terms
+            .iter()
+            .map(|&term| Entry {
+                term,
+                command: vec![term as u8],
+            })
+            .collect()
+    }
+
+    fn terms(log: &RaftLog) -> Vec<u64> {
+        log.entries().iter().map(|entry| entry.term).collect()
+    }
+
+    #[test]
+    fn indices_count_from_the_snapshot() {
+        let log = RaftLog::restore(10, 2, entries(&[2, 3, 3]));
+        assert_eq!((log.last_index(), log.last_term()), (13, 3));
+        assert_eq!(log.term_at(10), Some(2));
+        assert_eq!(log.term_at(11), Some(2));
+        assert_eq!(log.term_at(9), None, "compacted");
+        assert_eq!(log.term_at(14), None, "past the end");
+        assert_eq!(log.entries_from(12).len(), 2);
+        assert!(log.entries_from(14).is_empty());
+    }
+
+    #[test]
+    fn merge_skips_entries_the_snapshot_covers() {
+        let mut log = RaftLog::restore(3, 1, entries(&[1]));
+        assert!(log.merge(1, entries(&[1, 1, 1, 2])));
+        assert_eq!(terms(&log), vec![1, 2]);
+        assert!(!log.merge(0, entries(&[1, 1])), "nothing new");
+    }
+
+    #[test]
+    fn merge_truncates_at_the_first_conflict_only() {
+        let mut log = RaftLog::restore(0, 0, entries(&[1, 1, 1, 1]));
+        assert!(!log.merge(1, entries(&[1])));
+        assert_eq!(terms(&log), vec![1, 1, 1, 1]);
+        assert!(log.merge(2, entries(&[2])));
+        assert_eq!(terms(&log), vec![1, 1, 2]);
+    }
+
+    #[test]
+    fn conflict_search_stops_at_the_snapshot() {
+        let log = RaftLog::restore(4, 2, entries(&[2, 2, 3]));
+        assert_eq!(log.first_index_of_term_at(6), 5);
+        assert_eq!(log.first_index_of_term_at(7), 7);
+        assert_eq!(log.last_index_of_term(2), Some(6));
+        assert_eq!(log.last_index_of_term(3), Some(7));
+        assert_eq!(
+            log.last_index_of_term(1),
+            None,
+            "older than the snapshot: unknown"
+        );
+        let bare = RaftLog::restore(4, 2, Vec::new());
+        assert_eq!(
+            bare.last_index_of_term(2),
+            Some(4),
+            "the snapshot's own term"
+        );
+    }
+
+    #[test]
+    fn compaction_and_install_keep_the_right_suffix() {
+        let mut log = RaftLog::restore(0, 0, entries(&[1, 1, 2, 2]));
+        log.compact_to(2);
+        assert_eq!((log.snapshot_index(), log.snapshot_term()), (2, 1));
+        assert_eq!(terms(&log), vec![2, 2]);
+        assert!(log.install_snapshot(3, 2), "entry 3 has term 2: keep 4");
+        assert_eq!(terms(&log), vec![2]);
+        assert!(
+            !log.install_snapshot(4, 3),
+            "entry 4 has term 2, not 3: discard"
+        );
+        assert!(log.entries().is_empty());
+        assert_eq!((log.last_index(), log.last_term()), (4, 3));
+    }
+}
