@@ -8,7 +8,8 @@
 //! - `replication.rs`: heartbeats, batching, both sides of AppendEntries, commit and apply.
 //! - `snapshot.rs`: the service's snapshots and both sides of InstallSnapshot.
 //! - `persist.rs`: what is persisted, and booting from it.
-//! - `log.rs`: the log with a snapshot offset.
+//! - `log.rs`: the log with a snapshot offset; `entries.rs`: its entries, stored with their
+//!   encoding so that persisting is one copy.
 //! - `messages.rs`: the RPC types.
 //!
 //! Every input runs to completion and ends in `finish_input`: pending state is persisted,
