@@ -51,7 +51,7 @@ pub(crate) struct State<R: RaftNode> {
     /// `ends[i][j]`: the end server `i`'s current incarnation uses to reach `j`.
     ends: Vec<Vec<EndId>>,
     /// What each server applied: index → command. Kept across restarts, as in Go.
-    logs: Vec<BTreeMap<u64, Vec<u8>>>,
+    logs: Vec<AppliedLog>,
     last_applied: Vec<u64>,
     max_index: u64,
     pub(crate) rng: SimRng,
@@ -102,7 +102,7 @@ impl<R: RaftNode> Config<R> {
             snapshot,
             connected: vec![false; n],
             ends: vec![Vec::new(); n],
-            logs: vec![BTreeMap::new(); n],
+            logs: vec![AppliedLog::default(); n],
             last_applied: vec![0; n],
             max_index: 0,
             rng: SimRng::new(seed, "tester"),
@@ -440,9 +440,9 @@ impl<R: RaftNode> Config<R> {
     pub fn n_committed(&self, index: u64) -> TestResult<(usize, Option<Vec<u8>>)> {
         let state = self.state();
         let mut count = 0;
-        let mut command: Option<&Vec<u8>> = None;
+        let mut command: Option<&[u8]> = None;
         for log in &state.logs {
-            let Some(applied) = log.get(&index) else {
+            let Some(applied) = log.get(index) else {
                 continue;
             };
             if let Some(previous) = command
@@ -458,7 +458,7 @@ impl<R: RaftNode> Config<R> {
             count += 1;
             command = Some(applied);
         }
-        Ok((count, command.cloned()))
+        Ok((count, command.map(<[u8]>::to_vec)))
     }
 
     /// Go's `wait(index, n, startTerm)`: waits for `n` servers to apply `index`. Returns
@@ -671,10 +671,9 @@ impl<R: RaftNode> State<R> {
     /// Returns whether `i` had applied `index - 1`.
     fn check_logs(&mut self, i: usize, index: u64, command: Vec<u8>) -> Result<bool, String> {
         for (j, log) in self.logs.iter().enumerate() {
-            if let Some(old) = log.get(&index)
-                && *old != command
+            if let Some(old) = log.get(index)
+                && *old != *command
             {
-                log::error!("{i}: log {:?}; server {:?}", self.logs[i].len(), log.len());
                 return Err(format!(
                     "commit index={index} server={i} {} != server={j} {}",
                     show_command(&command),
@@ -682,7 +681,7 @@ impl<R: RaftNode> State<R> {
                 ));
             }
         }
-        let prev_ok = index > 0 && self.logs[i].contains_key(&(index - 1));
+        let prev_ok = index > 0 && self.logs[i].get(index - 1).is_some();
         self.logs[i].insert(index, command);
         self.max_index = self.max_index.max(index);
         Ok(prev_ok)
@@ -691,9 +690,7 @@ impl<R: RaftNode> State<R> {
     /// The 2022 tester snapshot: `index`, then every command applied so far (element 0 is
     /// nil), encoded with labgob.
     fn tester_snapshot(&self, i: usize, index: u64) -> Vec<u8> {
-        let xlog: Vec<Option<&[u8]>> = (0..=index)
-            .map(|j| self.logs[i].get(&j).map(Vec::as_slice))
-            .collect();
+        let xlog: Vec<Option<&[u8]>> = (0..=index).map(|j| self.logs[i].get(j)).collect();
         labgob::encode(&(index, xlog)).expect("tester snapshots encode")
     }
 
@@ -710,11 +707,7 @@ impl<R: RaftNode> State<R> {
         if index.is_some_and(|index| index != last_included_index) {
             return Err(format!("server {i} snapshot doesn't match m.SnapshotIndex"));
         }
-        self.logs[i] = xlog
-            .into_iter()
-            .enumerate()
-            .filter_map(|(j, command)| Some((j as u64, command?)))
-            .collect();
+        self.logs[i] = AppliedLog { commands: xlog };
         self.last_applied[i] = last_included_index;
         Ok(())
     }
@@ -741,5 +734,27 @@ impl<R: RaftNode> Future for Sleep<R> {
         let delay_ms = self.deadline.millis_since(self.cfg.now());
         self.cfg.state().sim.schedule_wake(delay_ms, task as u64);
         Poll::Pending
+    }
+}
+
+/// What one server applied, by log index (Go's `logs[i]` map, dense: indices are small and
+/// every lookup is on the hot path of the appliers and `nCommitted`).
+#[derive(Clone, Debug, Default)]
+struct AppliedLog {
+    /// `commands[index]`: the command applied at `index`, if any. Index 0 is never a command.
+    commands: Vec<Option<Vec<u8>>>,
+}
+
+impl AppliedLog {
+    fn get(&self, index: u64) -> Option<&[u8]> {
+        self.commands.get(usize::try_from(index).ok()?)?.as_deref()
+    }
+
+    fn insert(&mut self, index: u64, command: Vec<u8>) {
+        let index = usize::try_from(index).expect("log index fits in memory");
+        if self.commands.len() <= index {
+            self.commands.resize(index + 1, None);
+        }
+        self.commands[index] = Some(command);
     }
 }
