@@ -14,6 +14,9 @@
 //! - `failure.rs`: [`Failure`] and its classes.
 //! - `controls.rs`: deliberately broken wrappers (RPCs sent twice, 50 heartbeats a second),
 //!   the 2B negative controls.
+//! - `trace.rs`: [`trace::Trace`], an observer writing one line per event (replay, hunts).
+//! - `determinism.rs`: [`determinism::run_twice`], the same seed twice, compared event by
+//!   event (`LAB_CHECK_DETERMINISM=1`).
 //! - `snapshot_controls.rs`: deliberately broken wrappers (never-trimming), the 2D negative
 //!   controls.
 //!
@@ -24,6 +27,7 @@ mod cargo_test;
 pub mod command;
 mod config;
 pub mod controls;
+pub mod determinism;
 mod exec;
 mod failure;
 mod host;
@@ -31,6 +35,7 @@ pub mod registry;
 mod run;
 pub mod snapshot_controls;
 pub mod suites;
+pub mod trace;
 
 pub use cargo_test::{DEFAULT_SEED, cargo_test, env_u64};
 pub use config::{
