@@ -1,0 +1,840 @@
+//! The flake hunt: many seeds of many tests on a pool of worker threads.
+//!
+//! A feeder thread walks the [`plan`](crate::plan) into a bounded crossbeam channel; each
+//! worker pulls `(test, seed)` runs and makes each one a single-threaded simulation with
+//! [`tester::run_case`] (or [`tester::determinism::run_twice`]); the main thread writes the
+//! result file, draws the display and runs the wall-clock watchdog. A run that panics is a
+//! failed run ([`tester::run_case`] catches it; the panic hook keeps workers quiet). A run
+//! still going after `--hang-timeout` seconds is reported as a hang with its seed; its thread
+//! cannot be killed, so it is abandoned, a fresh worker takes its place, and at the end the
+//! process exits without joining it.
+//!
+//! After a run fails, its worker reruns the seed (cheap: the run is deterministic) with the
+//! debug log captured and a [`tester::trace::Trace`] installed, and saves both to the output
+//! folder.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
+use raft::RaftNode;
+use tester::trace::Trace;
+use tester::{FailureKind, RunOptions, TestCase, determinism, run_case};
+
+use crate::display::{Display, human_duration};
+use crate::logging::{self, Capture};
+use crate::plan::{self, Done, Shard};
+use crate::record::{self, NONDETERMINISTIC, RunRecord, Summary};
+use crate::{CanaryRaft, Implementation, Reference, junit, megabytes, peak_memory_bytes};
+
+/// Largest log or trace file saved for one failing run; the rest is cut.
+const ARTIFACT_LIMIT_BYTES: u64 = 64 << 20;
+/// Stack of a worker thread (a deep panic or a recursive implementation needs room).
+const WORKER_STACK_BYTES: usize = 32 << 20;
+
+/// `scripts/hunt`: run many seeds of the lab tests in parallel and report every failure with
+/// a one-line replay.
+#[derive(Parser, Debug)]
+#[command(
+    name = "hunt",
+    about = "Run many seeds of the Lab 2 tests in parallel; report every failure with its replay.",
+    after_help = "Examples:\n  \
+        scripts/hunt --seeds 1000                    every test, seeds 1..=1000\n  \
+        scripts/hunt 2c figure_8 --seeds 500 -j 8    the 2C tests and the Figure 8 ones\n  \
+        scripts/hunt --seeds 10000 --shard 3/16 --jsonl shard3.jsonl\n  \
+        scripts/hunt --seeds 10000 --jsonl r.jsonl --resume      continue an interrupted hunt\n  \
+        scripts/hunt --canary 2a --seeds 3           the broken canary: must fail"
+)]
+pub struct HuntArgs {
+    /// Lab parts (2a, 2b, 2c, 2d) or parts of test names; none selects every test.
+    pub filters: Vec<String>,
+    /// Seeds per test.
+    #[arg(short = 'n', long, default_value_t = 100)]
+    pub seeds: u64,
+    /// The first seed.
+    #[arg(long, default_value_t = 1)]
+    pub first_seed: u64,
+    /// Parallel runs (default: available cores).
+    #[arg(short = 'j', long)]
+    pub jobs: Option<usize>,
+    /// Folder for the log and trace of every failing run [default: hunt-out/<UTC time>].
+    #[arg(short = 'o', long)]
+    pub out: Option<PathBuf>,
+    /// Stop at the first failure (runs in flight finish).
+    #[arg(short = 'x', long)]
+    pub stop_on_failure: bool,
+    /// Run shard I of N (I counts from 0): seeds first+I, first+I+N, ...
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// Write a JUnit XML report here at the end.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Append one JSON object per finished run to this file (see --resume, scripts/merge).
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// Continue the hunt in --jsonl FILE: skip the (test, seed) runs it already holds.
+    #[arg(long, requires = "jsonl")]
+    pub resume: bool,
+    /// Hunt the deliberately broken canary instead of the reference (it must fail).
+    #[arg(long)]
+    pub canary: bool,
+    /// Run every seed twice and compare event by event (also: LAB_CHECK_DETERMINISM=1).
+    #[arg(long)]
+    pub check_determinism: bool,
+    /// Report a run still going after this many wall-clock seconds as a hang.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub hang_timeout: u64,
+    /// Save the log and trace of at most this many failing runs per test.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub keep: u64,
+    /// Plain lines even on a terminal (no progress bars).
+    #[arg(long)]
+    pub plain: bool,
+    /// List the selected tests and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// Runs the hunt; returns the process exit status (0: every run passed).
+pub fn main(args: HuntArgs) -> i32 {
+    let result = if args.canary {
+        run::<CanaryRaft>(&args, Implementation::Canary)
+    } else {
+        run::<Reference>(&args, Implementation::Reference)
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("hunt: {message}");
+            2
+        }
+    }
+}
+
+/// What the workers share.
+struct Shared {
+    stop: AtomicBool,
+    determinism: bool,
+    implementation: Implementation,
+    out: PathBuf,
+    /// Failing runs of each test whose artifacts were taken (capped by `--keep`).
+    saved: Vec<AtomicU64>,
+    /// Whether anything was written to `out`.
+    wrote: AtomicBool,
+    keep: u64,
+}
+
+/// What a worker is doing: the run and since when (for the watchdog).
+#[derive(Default)]
+struct Slot {
+    current: Mutex<Option<(usize, u64, Instant)>>,
+    abandoned: AtomicBool,
+}
+
+impl Slot {
+    fn begin(&self, test: usize, seed: u64) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((test, seed, Instant::now()));
+    }
+
+    fn end(&self) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn current(&self) -> Option<(usize, u64, Instant)> {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+enum Msg {
+    /// A run finished.
+    Done {
+        worker: usize,
+        test: usize,
+        record: RunRecord,
+    },
+    /// A failing run's artifacts are saved (or could not be).
+    Saved { worker: usize, note: String },
+    /// A worker found no more runs.
+    Exit { worker: usize },
+}
+
+/// The hunt over implementation `R`, named `implementation` in reports and replay commands.
+/// Returns the exit status (0: every run passed), or a usage error.
+pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Result<i32, String> {
+    let cases = plan::select(tester::registry::all::<R>(), &args.filters)?;
+    if args.list {
+        for case in &cases {
+            println!("{}", case.name);
+        }
+        return Ok(0);
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    let shard = args.shard.unwrap_or_default();
+    let seeds = plan::shard_seeds(args.first_seed, args.seeds, shard);
+    let seeds_per_test = seeds.clone().count() as u64;
+    let determinism = args.check_determinism || determinism::enabled();
+    let names: Vec<String> = cases.iter().map(|c| c.name.to_owned()).collect();
+    let mut summary = Summary::new(names.clone());
+    let mut done = Done::new(cases.len(), args.first_seed);
+    let mut resumed_per_test = vec![0u64; cases.len()];
+
+    let mut jsonl = match &args.jsonl {
+        Some(path) => Some(open_results(
+            path,
+            args,
+            implementation,
+            &cases,
+            shard,
+            &mut done,
+            &mut summary,
+            &mut resumed_per_test,
+        )?),
+        None => None,
+    };
+    let out = args.out.clone().unwrap_or_else(default_out);
+    let total = seeds_per_test * cases.len() as u64;
+    let resumed = done.len();
+
+    println!(
+        "hunt: {} test(s) x {} seed(s) (seeds {}..={}{}) = {} runs of {}, {jobs} job(s){}{}",
+        cases.len(),
+        seeds_per_test,
+        args.first_seed,
+        args.first_seed.saturating_add(args.seeds).saturating_sub(1),
+        if shard.count > 1 {
+            format!(", shard {shard}")
+        } else {
+            String::new()
+        },
+        total,
+        implementation.as_str(),
+        if determinism {
+            ", each seed twice (determinism check)"
+        } else {
+            ""
+        },
+        if resumed > 0 {
+            format!("; {resumed} run(s) already in the result file")
+        } else {
+            String::new()
+        },
+    );
+
+    logging::init_capture();
+    logging::install_quiet_panic_hook();
+    let shared = Arc::new(Shared {
+        stop: AtomicBool::new(false),
+        determinism,
+        implementation,
+        out: out.clone(),
+        saved: cases.iter().map(|_| AtomicU64::new(0)).collect(),
+        wrote: AtomicBool::new(false),
+        keep: args.keep,
+    });
+    let cases = Arc::new(cases);
+    // Bars only when both streams are a terminal: a redirected stdout wants plain lines.
+    let terminal =
+        !args.plain && std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
+    let rows: Vec<(&str, u64, u64)> = cases
+        .iter()
+        .zip(&resumed_per_test)
+        .map(|(case, &done)| (case.name, done, seeds_per_test))
+        .collect();
+    let mut display = Display::new(&rows, terminal);
+
+    // The feeder: walks the plan lazily into a short queue.
+    let (job_tx, job_rx) = bounded::<(usize, u64)>(jobs * 4);
+    {
+        let shared = Arc::clone(&shared);
+        let tests = cases.len();
+        std::thread::Builder::new()
+            .name("hunt-feeder".into())
+            .spawn(move || {
+                for run in plan::runs(tests, seeds, &done) {
+                    if shared.stop.load(Ordering::Relaxed) || job_tx.send(run).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+    }
+
+    let (msg_tx, msg_rx) = unbounded::<Msg>();
+    let mut slots: Vec<Arc<Slot>> = Vec::new();
+    let spawn_worker = |slots: &mut Vec<Arc<Slot>>| -> Result<(), String> {
+        let id = slots.len();
+        let slot = Arc::new(Slot::default());
+        slots.push(Arc::clone(&slot));
+        let (cases, jobs, tx, shared) = (
+            Arc::clone(&cases),
+            job_rx.clone(),
+            msg_tx.clone(),
+            Arc::clone(&shared),
+        );
+        std::thread::Builder::new()
+            .name(format!("hunt-worker-{id}"))
+            .stack_size(WORKER_STACK_BYTES)
+            .spawn(move || worker::<R>(id, &cases, &jobs, &tx, &slot, &shared))
+            .map(drop)
+            .map_err(|e| format!("cannot start a worker thread: {e}"))
+    };
+    for _ in 0..jobs {
+        spawn_worker(&mut slots)?;
+    }
+    let started = Instant::now();
+    let hang_after = Duration::from_secs(args.hang_timeout.max(1));
+    let max_abandoned = jobs.max(2);
+    let mut live = jobs;
+    let mut abandoned = 0usize;
+    let mut ran = 0u64;
+    let mut stop_reason: Option<String> = None;
+    let mut write_error: Option<String> = None;
+
+    let mut finish_run =
+        |test: usize, record: RunRecord, display: &mut Display, summary: &mut Summary| {
+            ran += 1;
+            if let Some(file) = jsonl.as_mut() {
+                let line = serde_json::to_string(&record).expect("a record serializes");
+                if let Err(e) = writeln!(file, "{line}").and_then(|()| file.flush()) {
+                    write_error.get_or_insert_with(|| format!("writing the result file: {e}"));
+                }
+            }
+            display.record(test, record.passed);
+            if !record.passed {
+                display.println(&failure_block(&record, implementation, determinism));
+            }
+            summary.add(&record);
+            !record.passed
+        };
+
+    while live > 0 {
+        match msg_rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Msg::Done {
+                worker,
+                test,
+                record,
+            }) => {
+                if slots[worker].abandoned.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let failed = finish_run(test, record, &mut display, &mut summary);
+                if failed && args.stop_on_failure && stop_reason.is_none() {
+                    shared.stop.store(true, Ordering::SeqCst);
+                    stop_reason = Some("stopped at the first failure (--stop-on-failure)".into());
+                }
+            }
+            Ok(Msg::Saved { worker, note }) => {
+                if !slots[worker].abandoned.load(Ordering::SeqCst) {
+                    display.println(&note);
+                }
+            }
+            Ok(Msg::Exit { worker }) => {
+                if !slots[worker].abandoned.load(Ordering::SeqCst) {
+                    live -= 1;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        // The watchdog.
+        for worker in 0..slots.len() {
+            let slot = Arc::clone(&slots[worker]);
+            let Some((test, seed, since)) = slot.current() else {
+                continue;
+            };
+            if since.elapsed() < hang_after || slot.abandoned.swap(true, Ordering::SeqCst) {
+                continue;
+            }
+            live -= 1;
+            abandoned += 1;
+            let case = &cases[test];
+            let record = hang_record(case, seed, since.elapsed(), implementation, determinism);
+            save_hang_note(&shared, test, case, seed, &record, &mut display);
+            finish_run(test, record, &mut display, &mut summary);
+            if args.stop_on_failure && stop_reason.is_none() {
+                stop_reason = Some("stopped at the first failure (--stop-on-failure)".into());
+                shared.stop.store(true, Ordering::SeqCst);
+            } else if abandoned >= max_abandoned && stop_reason.is_none() {
+                stop_reason = Some(format!(
+                    "stopped: {abandoned} runs hung, each still spinning on an abandoned thread"
+                ));
+                shared.stop.store(true, Ordering::SeqCst);
+            } else if !shared.stop.load(Ordering::SeqCst) {
+                spawn_worker(&mut slots)?;
+                live += 1;
+            }
+        }
+        display.tick();
+    }
+    display.finish();
+    let elapsed = started.elapsed().as_secs_f64();
+
+    // The report.
+    if !summary.failures.is_empty() {
+        println!("\nfailures ({}):", summary.failures.len());
+        print!("{}", summary.failure_list());
+    }
+    println!();
+    print!("{}", summary.table());
+    if !summary.kinds.is_empty() {
+        let kinds: Vec<String> = summary
+            .kinds
+            .iter()
+            .map(|(kind, n)| format!("{n} {kind}"))
+            .collect();
+        println!("failures by kind: {}", kinds.join(", "));
+    }
+    if shared.wrote.load(Ordering::SeqCst) {
+        println!("logs and traces of failing runs: {}", out.display());
+    }
+    if let Some(reason) = &stop_reason {
+        let skipped = total.saturating_sub(resumed + ran);
+        println!("{reason}; {skipped} run(s) not started");
+    }
+    if abandoned > 0 {
+        println!(
+            "{abandoned} hung run(s) left on abandoned threads; exiting without waiting for them"
+        );
+    }
+    println!(
+        "{ran} run(s) in {} ({:.1} runs/s with {jobs} job(s)); peak memory (VmHWM) {}",
+        human_duration(elapsed),
+        ran as f64 / elapsed.max(1e-9),
+        peak_memory_bytes().map_or_else(|| "unknown".into(), megabytes)
+    );
+    if let Some(path) = &args.junit {
+        let suite = format!("hunt ({})", implementation.as_str());
+        if let Err(e) = std::fs::write(path, junit::render(&summary, &suite)) {
+            write_error.get_or_insert_with(|| format!("writing {}: {e}", path.display()));
+        }
+    }
+    if let Some(error) = &write_error {
+        println!("error: {error}");
+    }
+    println!("{}", summary.last_line());
+    let _ = std::io::stdout().flush();
+    let failed = summary.failed() > 0 || write_error.is_some() || stop_reason.is_some();
+    Ok(i32::from(failed))
+}
+
+/// Opens `--jsonl FILE` for appending. With `--resume`, first reads it: its runs of this plan
+/// count as done (and in the table); without, a non-empty file is an error (no silent mixing).
+#[allow(clippy::too_many_arguments)]
+fn open_results<R: RaftNode>(
+    path: &Path,
+    args: &HuntArgs,
+    implementation: Implementation,
+    cases: &[TestCase<R>],
+    shard: Shard,
+    done: &mut Done,
+    summary: &mut Summary,
+    resumed_per_test: &mut [u64],
+) -> Result<File, String> {
+    let exists = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+    if exists && !args.resume {
+        return Err(format!(
+            "{} already holds results: pass --resume to continue that hunt, or choose another file",
+            path.display()
+        ));
+    }
+    if exists {
+        let last = args.first_seed.saturating_add(args.seeds);
+        for record in record::read_jsonl(path)? {
+            if record.implementation != implementation.as_str() {
+                return Err(format!(
+                    "{} holds runs of the {} implementation, not the {}",
+                    path.display(),
+                    record.implementation,
+                    implementation.as_str()
+                ));
+            }
+            let Some(test) = cases.iter().position(|c| c.name == record.test) else {
+                continue;
+            };
+            let in_shard = record.seed >= args.first_seed
+                && record.seed < last
+                && (record.seed - args.first_seed) % shard.count == shard.index;
+            if in_shard && done.insert(test, record.seed) {
+                resumed_per_test[test] += 1;
+                summary.add(&record);
+            }
+        }
+    }
+    let mut file = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // A hunt killed mid-write leaves a cut-off line: start on a fresh one.
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > 0 {
+        let mut last = [0u8];
+        file.seek(SeekFrom::Start(len - 1))
+            .and_then(|_| file.read_exact(&mut last))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if last[0] != b'\n' {
+            writeln!(file).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(file)
+}
+
+/// `hunt-out/20260326-101500` (UTC), made unique if a folder of that name exists.
+fn default_out() -> PathBuf {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let stamp = utc_stamp(secs);
+    let base = PathBuf::from("hunt-out").join(&stamp);
+    let mut path = base.clone();
+    let mut n = 2;
+    while path.exists() {
+        path = PathBuf::from("hunt-out").join(format!("{stamp}-{n}"));
+        n += 1;
+    }
+    path
+}
+
+/// `YYYYmmdd-HHMMSS` in UTC for Unix seconds (Hinnant's civil-from-days).
+fn utc_stamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn worker<R: RaftNode>(
+    id: usize,
+    cases: &[TestCase<R>],
+    jobs: &Receiver<(usize, u64)>,
+    tx: &Sender<Msg>,
+    slot: &Slot,
+    shared: &Shared,
+) {
+    logging::quiet_panics_on_this_thread();
+    for (test, seed) in jobs.iter() {
+        if shared.stop.load(Ordering::SeqCst) {
+            continue;
+        }
+        let case = &cases[test];
+        slot.begin(test, seed);
+        let record = run_one(case, seed, shared.implementation, shared.determinism);
+        if slot.abandoned.load(Ordering::SeqCst) {
+            return;
+        }
+        let failed = !record.passed;
+        let fingerprint = record.fingerprint.clone();
+        let _ = tx.send(Msg::Done {
+            worker: id,
+            test,
+            record,
+        });
+        if failed && shared.saved[test].fetch_add(1, Ordering::SeqCst) < shared.keep {
+            slot.begin(test, seed);
+            let note = save_artifacts(case, seed, &fingerprint, shared);
+            if slot.abandoned.load(Ordering::SeqCst) {
+                return;
+            }
+            let _ = tx.send(Msg::Saved { worker: id, note });
+        }
+        slot.end();
+    }
+    let _ = tx.send(Msg::Exit { worker: id });
+}
+
+/// One run (two with the determinism check), as a record.
+pub fn run_one<R: RaftNode>(
+    case: &TestCase<R>,
+    seed: u64,
+    implementation: Implementation,
+    determinism: bool,
+) -> RunRecord {
+    let started = Instant::now();
+    let (report, mismatch) = if determinism {
+        determinism::run_twice(case, seed, RunOptions::default())
+    } else {
+        (run_case(case, seed, RunOptions::default()), None)
+    };
+    // Microseconds are plenty, and keep result lines short.
+    let wall_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1000.0;
+    let panicked_at = logging::take_panic_location();
+    let (kind, message, at_ms) = match (&mismatch, &report.result) {
+        (Some(mismatch), _) => (
+            Some(NONDETERMINISTIC.to_owned()),
+            Some(mismatch.to_string()),
+            mismatch.at.1.or(mismatch.at.0).map(|t| t.as_millis()),
+        ),
+        (None, Err(failure)) => {
+            let mut message = failure.message.clone();
+            if let (FailureKind::Panic, Some(at)) = (failure.kind, panicked_at) {
+                message = format!("{message} (panicked at {at})");
+            }
+            (
+                Some(failure.kind.as_str().to_owned()),
+                Some(message),
+                Some(failure.at.as_millis()),
+            )
+        }
+        (None, Ok(_)) => (None, None, None),
+    };
+    let passed = kind.is_none();
+    RunRecord {
+        test: case.name.to_owned(),
+        part: case.part.as_str().to_owned(),
+        seed,
+        implementation: implementation.as_str().to_owned(),
+        passed,
+        kind,
+        message,
+        at_ms,
+        wall_ms,
+        virtual_ms: report.virtual_ms,
+        events: report.events,
+        fingerprint: format!("{:016x}", report.fingerprint),
+        replay: (!passed).then(|| implementation.replay_command(case.name, seed, determinism)),
+    }
+}
+
+fn hang_record<R: RaftNode>(
+    case: &TestCase<R>,
+    seed: u64,
+    wall: Duration,
+    implementation: Implementation,
+    determinism: bool,
+) -> RunRecord {
+    RunRecord {
+        test: case.name.to_owned(),
+        part: case.part.as_str().to_owned(),
+        seed,
+        implementation: implementation.as_str().to_owned(),
+        passed: false,
+        kind: Some(FailureKind::Hang.as_str().to_owned()),
+        message: Some(format!(
+            "no result after {:.0} s of wall-clock time (hunt watchdog): an event handler \
+             never returns; its thread was abandoned",
+            wall.as_secs_f64()
+        )),
+        at_ms: None,
+        wall_ms: wall.as_secs_f64() * 1000.0,
+        virtual_ms: 0,
+        events: 0,
+        fingerprint: String::new(),
+        replay: Some(implementation.replay_command(case.name, seed, determinism)),
+    }
+}
+
+/// The lines printed when a run fails: what, when, and how to replay it.
+fn failure_block(record: &RunRecord, implementation: Implementation, determinism: bool) -> String {
+    let mut block = record::failure_line(record);
+    for line in record.message.iter().flat_map(|m| m.lines().skip(1)) {
+        block.push_str("\n    ");
+        block.push_str(line);
+    }
+    if let Some(replay) = &record.replay {
+        block.push_str(&format!("\n    replay: {replay}"));
+    }
+    if let Some(cargo) = implementation.cargo_command(&record.test, record.seed, determinism) {
+        block.push_str(&format!("\n            {cargo}"));
+    }
+    block
+}
+
+/// A writer that keeps at most `left` bytes and then notes the cut once.
+struct Limited<W: Write> {
+    inner: W,
+    left: u64,
+    cut: bool,
+}
+
+impl<W: Write> Write for Limited<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left >= buf.len() as u64 {
+            self.left -= buf.len() as u64;
+            self.inner.write_all(buf)?;
+        } else if !self.cut {
+            self.cut = true;
+            self.inner.write_all(
+                b"\n... cut here: the file reached the hunt's size limit; use scripts/replay\n",
+            )?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn limited(file: File) -> Limited<BufWriter<File>> {
+    Limited {
+        inner: BufWriter::new(file),
+        left: ARTIFACT_LIMIT_BYTES,
+        cut: false,
+    }
+}
+
+/// Reruns a failing seed with the debug log captured and a trace, into `<out>/<test>-<seed>.*`.
+fn save_artifacts<R: RaftNode>(
+    case: &TestCase<R>,
+    seed: u64,
+    fingerprint: &str,
+    shared: &Shared,
+) -> String {
+    match try_save_artifacts(case, seed, fingerprint, shared) {
+        Ok(note) => note,
+        Err(e) => format!(
+            "    could not save the log and trace of {} seed {seed}: {e}",
+            case.name
+        ),
+    }
+}
+
+fn try_save_artifacts<R: RaftNode>(
+    case: &TestCase<R>,
+    seed: u64,
+    fingerprint: &str,
+    shared: &Shared,
+) -> std::io::Result<String> {
+    std::fs::create_dir_all(&shared.out)?;
+    shared.wrote.store(true, Ordering::SeqCst);
+    let stem = format!("{}-{seed}", case.name);
+    let log_path = shared.out.join(format!("{stem}.log"));
+    let trace_path = shared.out.join(format!("{stem}.trace"));
+    let implementation = shared.implementation;
+    let mut log = File::create(&log_path)?;
+    writeln!(
+        log,
+        "# {} seed {seed} on {}: rerun with RUST_LOG={} after it failed\n# replay: {}",
+        case.name,
+        implementation.as_str(),
+        std::env::var("RUST_LOG").unwrap_or_else(|_| logging::DEFAULT_FILTER.into()),
+        implementation.replay_command(case.name, seed, false),
+    )?;
+    if let Some(cargo) = implementation.cargo_command(case.name, seed, false) {
+        writeln!(log, "#         {cargo}")?;
+    }
+    writeln!(log, "# trace: {}\n\n--- debug log", trace_path.display())?;
+    let (trace, trace_handle) = Trace::to_writer(Box::new(limited(File::create(&trace_path)?)));
+    let report = {
+        let _capture = Capture::start(Box::new(limited(log.try_clone()?)));
+        run_case(
+            case,
+            seed,
+            RunOptions {
+                echo: false,
+                observer: Some(Box::new(trace.decoding::<R>())),
+            },
+        )
+    };
+    let trace_result = trace_handle.finish();
+    let _ = logging::take_panic_location();
+    let mut log = BufWriter::new(OpenOptions::new().append(true).open(&log_path)?);
+    writeln!(log, "\n--- test output")?;
+    for line in &report.lines {
+        writeln!(log, "{line}")?;
+    }
+    writeln!(log, "\n--- result")?;
+    match &report.result {
+        Ok(_) => writeln!(log, "passed on the rerun")?,
+        Err(failure) => writeln!(log, "{failure}")?,
+    }
+    let rerun = format!("{:016x}", report.fingerprint);
+    writeln!(
+        log,
+        "fingerprint {rerun}, {} events, {} virtual",
+        report.events,
+        labrpc::SimTime::from_millis(report.virtual_ms)
+    )?;
+    let mut note = format!("    saved {} and .trace", log_path.display());
+    if rerun != fingerprint && !fingerprint.is_empty() {
+        let warning = format!(
+            "warning: the rerun differs from the failing run (fingerprint {rerun}, was \
+             {fingerprint}): the implementation is nondeterministic; try --check-determinism"
+        );
+        writeln!(log, "{warning}")?;
+        note.push_str(&format!("\n    {warning}"));
+    }
+    log.flush()?;
+    trace_result?;
+    Ok(note)
+}
+
+/// A hang found by the watchdog cannot be rerun safely (it would hang again): save a note.
+fn save_hang_note<R: RaftNode>(
+    shared: &Shared,
+    test: usize,
+    case: &TestCase<R>,
+    seed: u64,
+    record: &RunRecord,
+    display: &mut Display,
+) {
+    let path = shared.out.join(format!("{}-{seed}.log", case.name));
+    let text = format!(
+        "# {} seed {seed} on {}: {}\n# Its thread was abandoned; no trace was taken, since a \
+         rerun would hang again.\n# Replay it under a time limit, with the debug log, and \
+         interrupt it when the log stops moving:\n#   timeout 120 {}\n",
+        case.name,
+        shared.implementation.as_str(),
+        record.message.as_deref().unwrap_or(""),
+        record.replay.as_deref().unwrap_or(""),
+    );
+    let result = std::fs::create_dir_all(&shared.out).and_then(|()| std::fs::write(&path, text));
+    match result {
+        Ok(()) => {
+            shared.saved[test].fetch_add(1, Ordering::SeqCst);
+            shared.wrote.store(true, Ordering::SeqCst);
+            display.println(&format!("    saved {}", path.display()));
+        }
+        Err(e) => display.println(&format!("    could not save {}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_stamps() {
+        assert_eq!(utc_stamp(0), "19700101-000000");
+        assert_eq!(utc_stamp(951_782_400 + 3_661), "20000229-010101");
+        assert_eq!(utc_stamp(1_774_519_200), "20260326-100000");
+    }
+
+    #[test]
+    fn limited_writer_cuts_once() {
+        let mut w = Limited {
+            inner: Vec::new(),
+            left: 5,
+            cut: false,
+        };
+        w.write_all(b"abc").unwrap();
+        w.write_all(b"def").unwrap();
+        w.write_all(b"g").unwrap();
+        let text = String::from_utf8(w.inner).unwrap();
+        assert!(text.starts_with("abc\n... cut here"), "{text}");
+        assert_eq!(text.matches("cut here").count(), 1);
+    }
+}

@@ -1,0 +1,201 @@
+//! Which runs a hunt makes: the tests its filters select, its seeds, its shard, minus the
+//! runs a resumed result file already holds. Lazy: a plan of millions of runs takes no memory.
+
+use std::fmt;
+use std::str::FromStr;
+
+use raft::RaftNode;
+use tester::TestCase;
+
+/// `--shard I/N`: this machine runs seed offsets `k` with `k % N == I` (I counts from 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, `0..count`.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+impl Default for Shard {
+    fn default() -> Shard {
+        Shard { index: 0, count: 1 }
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let (index, count) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not I/N (for example 0/4)"))?;
+        let index: u64 = index
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: shard index {index:?} is not a number"))?;
+        let count: u64 = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: shard count {count:?} is not a number"))?;
+        if count == 0 {
+            return Err(format!("{s:?}: the shard count must be at least 1"));
+        }
+        if index >= count {
+            return Err(format!(
+                "{s:?}: shards count from 0, so the index must be below {count} (0/{count} … {}/{count})",
+                count - 1
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The tests `filters` select, in registry order: a filter is a lab part (`2a` … `2d`, any
+/// case) or a substring of a test name; no filter selects every test. A filter that selects
+/// nothing is an error naming the tests there are.
+pub fn select<R: RaftNode>(
+    all: Vec<TestCase<R>>,
+    filters: &[String],
+) -> Result<Vec<TestCase<R>>, String> {
+    if filters.is_empty() {
+        return Ok(all);
+    }
+    let matches = |case: &TestCase<R>, filter: &str| {
+        let filter = filter.to_ascii_lowercase();
+        case.part.as_str() == filter || case.name.contains(&filter)
+    };
+    for filter in filters {
+        if !all.iter().any(|case| matches(case, filter)) {
+            let names: Vec<&str> = all.iter().map(|case| case.name).collect();
+            return Err(format!(
+                "no test matches {filter:?}: use a part (2a, 2b, 2c, 2d) or part of a name: {}",
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|case| filters.iter().any(|filter| matches(case, filter)))
+        .collect())
+}
+
+/// The seeds of one shard: `first..first + count`, every `shard.count`-th from `shard.index`.
+pub fn shard_seeds(first: u64, count: u64, shard: Shard) -> impl Iterator<Item = u64> + Clone {
+    (first.saturating_add(shard.index)..first.saturating_add(count))
+        .step_by(usize::try_from(shard.count).unwrap_or(usize::MAX))
+}
+
+/// Runs already done (from a resumed result file): one bit per (test, seed offset).
+#[derive(Clone, Debug, Default)]
+pub struct Done {
+    first: u64,
+    bits: Vec<Vec<u64>>,
+    count: u64,
+}
+
+impl Done {
+    /// Nothing done yet, for `tests` tests and seeds from `first`.
+    pub fn new(tests: usize, first: u64) -> Done {
+        Done {
+            first,
+            bits: vec![Vec::new(); tests],
+            count: 0,
+        }
+    }
+
+    /// Marks a run done; returns false if it already was (or is out of range).
+    pub fn insert(&mut self, test: usize, seed: u64) -> bool {
+        let Some(offset) = seed.checked_sub(self.first) else {
+            return false;
+        };
+        let Some(words) = self.bits.get_mut(test) else {
+            return false;
+        };
+        let (word, bit) = ((offset / 64) as usize, offset % 64);
+        if words.len() <= word {
+            words.resize(word + 1, 0);
+        }
+        let fresh = words[word] & (1 << bit) == 0;
+        words[word] |= 1 << bit;
+        self.count += u64::from(fresh);
+        fresh
+    }
+
+    /// Whether a run is done.
+    pub fn contains(&self, test: usize, seed: u64) -> bool {
+        let Some(offset) = seed.checked_sub(self.first) else {
+            return false;
+        };
+        let (word, bit) = ((offset / 64) as usize, offset % 64);
+        self.bits
+            .get(test)
+            .and_then(|words| words.get(word))
+            .is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    /// How many runs are done.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// Every run of a plan, seed by seed (all selected tests of a seed, then the next seed), so
+/// that each test's progress advances together: `(test index, seed)`.
+pub fn runs<'a>(
+    tests: usize,
+    seeds: impl Iterator<Item = u64> + 'a,
+    done: &'a Done,
+) -> impl Iterator<Item = (usize, u64)> + 'a {
+    seeds
+        .flat_map(move |seed| (0..tests).map(move |test| (test, seed)))
+        .filter(|&(test, seed)| !done.contains(test, seed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_seeds() {
+        let all: Vec<u64> = shard_seeds(5, 10, Shard::default()).collect();
+        assert_eq!(all, (5..15).collect::<Vec<_>>());
+        let mut union: Vec<u64> = (0..3)
+            .flat_map(|index| shard_seeds(5, 10, Shard { index, count: 3 }))
+            .collect();
+        union.sort_unstable();
+        assert_eq!(union, all);
+        assert_eq!(
+            shard_seeds(5, 10, "1/3".parse().unwrap()).collect::<Vec<_>>(),
+            vec![6, 9, 12]
+        );
+    }
+
+    #[test]
+    fn shard_syntax_errors_are_clear() {
+        assert!("3/3".parse::<Shard>().unwrap_err().contains("count from 0"));
+        assert!("1".parse::<Shard>().is_err());
+        assert!("0/0".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn done_runs_are_skipped() {
+        let mut done = Done::new(2, 10);
+        assert!(done.insert(1, 11));
+        assert!(!done.insert(1, 11));
+        assert!(!done.insert(0, 3), "before the first seed");
+        assert_eq!(done.len(), 1);
+        let left: Vec<(usize, u64)> = runs(2, 10..12, &done).collect();
+        assert_eq!(left, vec![(0, 10), (1, 10), (0, 11)]);
+    }
+}

@@ -1,0 +1,211 @@
+//! The hunt and the determinism check against implementations that misbehave on purpose: one
+//! that is nondeterministic, one whose handler never returns, one that panics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use clap::Parser;
+use raft::{Context, Init, RaftNode, RaftView, TimerId};
+use scripts::Implementation;
+use scripts::hunt::HuntArgs;
+use scripts::record::read_jsonl;
+use tester::{RunOptions, determinism};
+
+/// Each boot of server 0 with an odd count sets one extra timer: run 2 differs from run 1.
+const DRIFT: u8 = 0;
+/// After 2 virtual seconds, every timer handler sleeps forever.
+const STUCK: u8 = 1;
+/// After 1 virtual second, every timer handler panics.
+const PANIC: u8 = 2;
+
+static BOOTS: AtomicU64 = AtomicU64::new(0);
+
+/// The reference with one kind of misbehaviour.
+struct Misbehaving<const MODE: u8> {
+    inner: raft::Reference,
+    extra: Option<TimerId>,
+}
+
+impl<const MODE: u8> RaftNode for Misbehaving<MODE> {
+    type Request = <raft::Reference as RaftNode>::Request;
+    type Reply = <raft::Reference as RaftNode>::Reply;
+
+    fn new(ctx: &mut Context<'_, Self::Request>, init: Init) -> Self {
+        let me = init.me;
+        let inner = raft::Reference::new(ctx, init);
+        let extra = (MODE == DRIFT && me == 0 && BOOTS.fetch_add(1, Ordering::SeqCst) % 2 == 1)
+            .then(|| ctx.set_timer(1));
+        Misbehaving { inner, extra }
+    }
+
+    fn handle_request(
+        &mut self,
+        ctx: &mut Context<'_, Self::Request>,
+        request: Self::Request,
+    ) -> Self::Reply {
+        self.inner.handle_request(ctx, request)
+    }
+
+    fn handle_reply(
+        &mut self,
+        ctx: &mut Context<'_, Self::Request>,
+        peer: usize,
+        request: Self::Request,
+        reply: Option<Self::Reply>,
+    ) {
+        self.inner.handle_reply(ctx, peer, request, reply);
+    }
+
+    fn handle_timer(&mut self, ctx: &mut Context<'_, Self::Request>, timer: TimerId) {
+        if self.extra == Some(timer) {
+            return;
+        }
+        if MODE == STUCK && ctx.now_ms() > 2000 {
+            loop {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        if MODE == PANIC && ctx.now_ms() > 1000 {
+            panic!("deliberate panic in a timer handler");
+        }
+        self.inner.handle_timer(ctx, timer);
+    }
+
+    fn start(
+        &mut self,
+        ctx: &mut Context<'_, Self::Request>,
+        command: Vec<u8>,
+    ) -> Option<(u64, u64)> {
+        self.inner.start(ctx, command)
+    }
+
+    fn state(&self) -> (u64, bool) {
+        self.inner.state()
+    }
+
+    fn snapshot(&mut self, ctx: &mut Context<'_, Self::Request>, index: u64, snapshot: Vec<u8>) {
+        self.inner.snapshot(ctx, index, snapshot);
+    }
+
+    fn inspect(&self) -> RaftView {
+        self.inner.inspect()
+    }
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("scripts-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn args(extra: &[&str]) -> HuntArgs {
+    HuntArgs::try_parse_from(["hunt", "--plain", "--jobs", "2"].iter().chain(extra)).unwrap()
+}
+
+#[test]
+fn the_reference_is_deterministic_and_drift_is_named_at_its_first_event() {
+    let case = tester::registry::find::<raft::Reference>("initial_election_2a").unwrap();
+    let (report, mismatch) = determinism::run_twice(&case, 7, RunOptions::default());
+    assert!(report.passed());
+    assert_eq!(mismatch, None);
+
+    let case = tester::registry::find::<Misbehaving<DRIFT>>("initial_election_2a").unwrap();
+    let (_, mismatch) = determinism::run_twice(&case, 7, RunOptions::default());
+    let mismatch = mismatch.expect("the extra timer is seen");
+    assert!(mismatch.index.is_some());
+    let text = mismatch.to_string();
+    assert!(text.contains("first differing event #"), "{text}");
+    assert!(text.contains("timer    S0"), "{text}");
+}
+
+#[test]
+fn a_hung_run_is_reported_with_its_seed_and_the_hunt_still_ends() {
+    let dir = scratch("stuck");
+    let jsonl = dir.join("r.jsonl");
+    let args = args(&[
+        "initial_election_2a",
+        "--seeds",
+        "2",
+        "--hang-timeout",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+        "--jsonl",
+        jsonl.to_str().unwrap(),
+    ]);
+    let code = scripts::hunt::run::<Misbehaving<STUCK>>(&args, Implementation::Canary).unwrap();
+    assert_eq!(code, 1);
+    let records = read_jsonl(&jsonl).unwrap();
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        assert_eq!(record.kind.as_deref(), Some("hang"), "{record:?}");
+        assert!(
+            record
+                .replay
+                .as_deref()
+                .unwrap()
+                .contains("initial_election_2a")
+        );
+    }
+    assert!(dir.join("initial_election_2a-1.log").exists());
+}
+
+#[test]
+fn a_panic_is_one_failed_run_with_its_location_log_and_trace() {
+    let dir = scratch("panic");
+    let jsonl = dir.join("r.jsonl");
+    let args = args(&[
+        "re_election",
+        "--seeds",
+        "3",
+        "--out",
+        dir.to_str().unwrap(),
+        "--jsonl",
+        jsonl.to_str().unwrap(),
+    ]);
+    let code = scripts::hunt::run::<Misbehaving<PANIC>>(&args, Implementation::Canary).unwrap();
+    assert_eq!(code, 1);
+    let records = read_jsonl(&jsonl).unwrap();
+    assert_eq!(records.len(), 3);
+    let record = &records[0];
+    assert_eq!(record.kind.as_deref(), Some("panic"));
+    let message = record.message.as_deref().unwrap();
+    assert!(message.contains("deliberate panic"), "{message}");
+    assert!(message.contains("tools.rs:"), "{message}");
+    let log = std::fs::read_to_string(dir.join(format!("re_election_2a-{}.log", record.seed)));
+    let log = log.unwrap();
+    assert!(log.contains("deliberate panic"), "{log}");
+    assert!(
+        log.contains("stack backtrace")
+            || log.contains("disabled backtrace")
+            || log.contains("0: "),
+        "{log}"
+    );
+    let trace = std::fs::read_to_string(dir.join(format!("re_election_2a-{}.trace", record.seed)));
+    assert!(trace.unwrap().contains("RequestVote"));
+}
+
+#[test]
+fn a_short_hunt_passes_on_the_reference_and_resumes_without_rerunning() {
+    let dir = scratch("resume");
+    let jsonl = dir.join("r.jsonl");
+    let path = jsonl.to_str().unwrap();
+    let first = args(&["2a", "--seeds", "2", "--jsonl", path]);
+    assert_eq!(
+        scripts::hunt::run::<raft::Reference>(&first, Implementation::Reference),
+        Ok(0)
+    );
+    assert_eq!(read_jsonl(&jsonl).unwrap().len(), 6);
+    let again = args(&["2a", "--seeds", "2", "--jsonl", path]);
+    let refused = scripts::hunt::run::<raft::Reference>(&again, Implementation::Reference);
+    assert!(refused.unwrap_err().contains("--resume"));
+    let more = args(&["2a", "--seeds", "3", "--jsonl", path, "--resume"]);
+    assert_eq!(
+        scripts::hunt::run::<raft::Reference>(&more, Implementation::Reference),
+        Ok(0)
+    );
+    let records = read_jsonl(&jsonl).unwrap();
+    assert_eq!(records.len(), 9, "only seed 3 ran");
+    assert_eq!(records.iter().filter(|r| r.seed == 3).count(), 3);
+}
