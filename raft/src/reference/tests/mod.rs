@@ -1,8 +1,7 @@
 //! Unit tests of [`Reference`]: single nodes driven by hand on a [`RecordingHost`]
-//! (`node.rs`), and small clusters end to end (`cluster_tests.rs` on `cluster.rs`).
+//! (`node.rs`). End to end, the reference runs the lab suites of the `tester` package; their
+//! names end in the lab part (`cargo test 2a`), these do not.
 
-mod cluster;
-mod cluster_tests;
 mod node;
 
 use super::log::Entry;

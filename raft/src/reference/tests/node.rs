@@ -27,7 +27,7 @@ fn success(term: u64) -> Option<Reply> {
 }
 
 #[test]
-fn election_timeout_requests_votes_2a() {
+fn election_timeout_requests_votes() {
     let (mut node, mut host) = boot(0, 3);
     let trace = host.take_trace();
     let Some(Effect::SetTimer(_, delay_ms)) = trace.last() else {
@@ -59,7 +59,7 @@ fn election_timeout_requests_votes_2a() {
 }
 
 #[test]
-fn heartbeat_postpones_election_without_new_timer_2a() {
+fn heartbeat_postpones_election_without_new_timer() {
     let (mut node, mut host) = boot(0, 3);
     let first_deadline = host.next_timer_ms().expect("armed");
     host.now_ms = first_deadline - 10;
@@ -73,7 +73,7 @@ fn heartbeat_postpones_election_without_new_timer_2a() {
 }
 
 #[test]
-fn vote_granted_once_per_term_2a() {
+fn vote_granted_once_per_term() {
     let (mut node, mut host) = boot(0, 3);
     let ask = |candidate_id| RequestVoteArgs {
         term: 1,
@@ -93,7 +93,7 @@ fn vote_granted_once_per_term_2a() {
 }
 
 #[test]
-fn vote_denied_to_stale_log_2a() {
+fn vote_denied_to_stale_log() {
     let (mut node, mut host) = boot(0, 3);
     append(&mut node, &mut host, 2, (0, 0), &[1, 2], 0);
     let ask = RequestVoteArgs {
@@ -126,7 +126,7 @@ fn vote_denied_to_stale_log_2a() {
 }
 
 #[test]
-fn candidate_with_majority_leads_and_sends_heartbeats_2a() {
+fn candidate_with_majority_leads_and_sends_heartbeats() {
     let (mut node, mut host) = boot(0, 3);
     fire(&mut node, &mut host);
     let mut requests = host.take_calls().into_iter();
@@ -162,7 +162,7 @@ fn candidate_with_majority_leads_and_sends_heartbeats_2a() {
 }
 
 #[test]
-fn higher_term_reply_makes_leader_follower_2a() {
+fn higher_term_reply_makes_leader_follower() {
     let (mut node, mut host) = leader();
     fire(&mut node, &mut host); // a heartbeat
     let (peer, request) = host.take_calls().remove(0);
@@ -187,7 +187,7 @@ fn higher_term_reply_makes_leader_follower_2a() {
 }
 
 #[test]
-fn start_batches_entries_and_keeps_one_in_flight_2b() {
+fn start_batches_entries_and_keeps_one_in_flight() {
     let (mut node, mut host) = leader();
     for value in 1..=3 {
         assert_eq!(
@@ -224,7 +224,7 @@ fn apply_index(msg: &ApplyMsg) -> u64 {
 }
 
 #[test]
-fn lost_append_entries_is_retried_2b() {
+fn lost_append_entries_is_retried() {
     let (mut node, mut host) = leader();
     node.start(&mut host.context(), vec![1]);
     fire(&mut node, &mut host);
@@ -245,7 +245,7 @@ fn lost_append_entries_is_retried_2b() {
 }
 
 #[test]
-fn follower_rejects_with_conflict_term_and_index_2b() {
+fn follower_rejects_with_conflict_term_and_index() {
     let (mut node, mut host) = boot(1, 3);
     append(&mut node, &mut host, 2, (0, 0), &[1, 1, 2, 2, 2], 0);
     let reply = append(&mut node, &mut host, 3, (5, 3), &[3], 0);
@@ -265,7 +265,7 @@ fn follower_rejects_with_conflict_term_and_index_2b() {
 }
 
 #[test]
-fn follower_truncates_only_a_conflicting_suffix_2b() {
+fn follower_truncates_only_a_conflicting_suffix() {
     let (mut node, mut host) = boot(1, 3);
     append(&mut node, &mut host, 1, (0, 0), &[1, 1, 1], 0);
     let reply = append(&mut node, &mut host, 2, (1, 1), &[2], 0);
@@ -296,7 +296,7 @@ fn leader_with_old_entries() -> (Reference, Host) {
 }
 
 #[test]
-fn leader_backs_up_over_a_term_in_one_round_trip_2b() {
+fn leader_backs_up_over_a_term_in_one_round_trip() {
     let (mut node, mut host) = leader_with_old_entries();
     fire(&mut node, &mut host);
     let (peer, request) = host.take_calls().remove(0);
@@ -324,7 +324,7 @@ fn leader_backs_up_over_a_term_in_one_round_trip_2b() {
 }
 
 #[test]
-fn leader_uses_its_last_entry_of_the_conflict_term_2b() {
+fn leader_uses_its_last_entry_of_the_conflict_term() {
     let (mut node, mut host) = leader_with_old_entries();
     fire(&mut node, &mut host);
     let (peer, request) = host.take_calls().remove(0);
@@ -348,7 +348,7 @@ fn leader_uses_its_last_entry_of_the_conflict_term_2b() {
 }
 
 #[test]
-fn leader_commits_only_current_term_entries_figure_8_2b() {
+fn leader_commits_only_current_term_entries_figure_8() {
     let (mut node, mut host) = leader_with_old_entries();
     fire(&mut node, &mut host); // heartbeat at prev 6
     let (peer, request) = host.take_calls().remove(0);
@@ -376,7 +376,7 @@ fn follower_with_five() -> (Reference, Host) {
 }
 
 #[test]
-fn snapshot_trims_log_and_persists_atomically_2d() {
+fn snapshot_trims_log_and_persists_atomically() {
     let (mut node, mut host) = follower_with_five();
     host.take_trace();
     node.snapshot(&mut host.context(), 3, b"three".to_vec());
@@ -391,7 +391,7 @@ fn snapshot_trims_log_and_persists_atomically_2d() {
 }
 
 #[test]
-fn boot_restores_term_vote_log_and_snapshot_2c() {
+fn boot_restores_term_vote_log_and_snapshot() {
     let (mut node, mut host) = follower_with_five();
     node.snapshot(&mut host.context(), 3, b"three".to_vec());
     let ask = RequestVoteArgs {
@@ -432,7 +432,7 @@ fn snapshot_args(index: u64, term: u64) -> InstallSnapshotArgs {
 }
 
 #[test]
-fn install_snapshot_keeps_a_matching_suffix_2d() {
+fn install_snapshot_keeps_a_matching_suffix() {
     let (mut node, mut host) = boot(1, 3);
     append(&mut node, &mut host, 1, (0, 0), &[1, 1, 1, 1, 1], 2);
     host.take_applied();
@@ -460,7 +460,7 @@ fn install_snapshot_keeps_a_matching_suffix_2d() {
 }
 
 #[test]
-fn install_snapshot_discards_a_mismatched_log_2d() {
+fn install_snapshot_discards_a_mismatched_log() {
     let (mut node, mut host) = boot(1, 3);
     append(&mut node, &mut host, 1, (0, 0), &[1, 1], 0);
     install(&mut node, &mut host, snapshot_args(5, 2));
@@ -473,7 +473,7 @@ fn install_snapshot_discards_a_mismatched_log_2d() {
 }
 
 #[test]
-fn stale_install_snapshot_is_ignored_2d() {
+fn stale_install_snapshot_is_ignored() {
     let (mut node, mut host) = follower_with_five();
     host.take_trace();
     install(&mut node, &mut host, snapshot_args(4, 1));
@@ -487,7 +487,7 @@ fn stale_install_snapshot_is_ignored_2d() {
 }
 
 #[test]
-fn leader_sends_install_snapshot_to_a_lagging_follower_2d() {
+fn leader_sends_install_snapshot_to_a_lagging_follower() {
     let (mut node, mut host) = leader();
     for value in 1..=4 {
         node.start(&mut host.context(), vec![value]);
@@ -533,7 +533,7 @@ fn leader_sends_install_snapshot_to_a_lagging_follower_2d() {
 }
 
 #[test]
-fn persisted_state_is_small_2d() {
+fn persisted_state_is_small() {
     let (mut node, mut host) = leader();
     let empty = host.raft_state.len();
     for value in 0..10 {
