@@ -203,6 +203,87 @@ impl<'a, Request> Context<'a, Request> {
 ///
 /// See the module documentation for what the tester guarantees. Terms and indices are `u64`;
 /// log indices start at 1.
+///
+/// # Example
+///
+/// Not Raft, but every kind of input and effect: a node that leads alone, persists its log,
+/// applies at once, and pings its peers on a timer.
+///
+/// ```
+/// use raft::{ApplyMsg, Context, Init, RaftNode, RaftView, TimerId};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+/// struct Ping { term: u64 }
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+/// struct Pong { term: u64 }
+///
+/// struct Solo { me: usize, peers: usize, term: u64, log: Vec<Vec<u8>> }
+///
+/// impl RaftNode for Solo {
+///     type Request = Ping;
+///     type Reply = Pong;
+///
+///     fn new(ctx: &mut Context<'_, Ping>, init: Init) -> Self {
+///         // Restore what was persisted (empty on first boot).
+///         let log: Vec<Vec<u8>> = if init.raft_state.is_empty() {
+///             Vec::new()
+///         } else {
+///             labgob::decode(&init.raft_state).expect("my own encoding")
+///         };
+///         let timeout_ms = ctx.random_range_ms(300, 600); // seeded: replays exactly
+///         ctx.set_timer(timeout_ms);
+///         Solo { me: init.me, peers: init.peer_count, term: 1, log }
+///     }
+///
+///     fn handle_request(&mut self, _ctx: &mut Context<'_, Ping>, ping: Ping) -> Pong {
+///         self.term = self.term.max(ping.term);
+///         Pong { term: self.term }
+///     }
+///
+///     fn handle_reply(&mut self, _: &mut Context<'_, Ping>, _peer: usize, _: Ping, pong: Option<Pong>) {
+///         // `None`: the call failed (lost, or the peer is down or disconnected).
+///         if let Some(pong) = pong {
+///             self.term = self.term.max(pong.term);
+///         }
+///     }
+///
+///     fn handle_timer(&mut self, ctx: &mut Context<'_, Ping>, _timer: TimerId) {
+///         for peer in (0..self.peers).filter(|&peer| peer != self.me) {
+///             ctx.call(peer, Ping { term: self.term });
+///         }
+///         ctx.set_timer(100);
+///     }
+///
+///     fn start(&mut self, ctx: &mut Context<'_, Ping>, command: Vec<u8>) -> Option<(u64, u64)> {
+///         self.log.push(command.clone());
+///         ctx.persist(labgob::encode(&self.log).expect("bytes encode")); // durable first
+///         let index = self.log.len() as u64;
+///         ctx.apply(ApplyMsg::Command { index, command }); // then applied
+///         Some((index, self.term))
+///     }
+///
+///     fn state(&self) -> (u64, bool) {
+///         (self.term, true)
+///     }
+///
+///     fn inspect(&self) -> RaftView {
+///         RaftView {
+///             term: self.term,
+///             is_leader: true,
+///             commit_index: self.log.len() as u64,
+///             log_terms: vec![self.term; self.log.len()],
+///             ..RaftView::default()
+///         }
+///     }
+/// }
+///
+/// // Drive it by hand with the recording test double (the tester does this on a network).
+/// let mut host = raft::testing::RecordingHost::<Ping>::new(7);
+/// let mut node: Solo = host.boot(0, 1);
+/// assert_eq!(node.start(&mut host.context(), b"x".to_vec()), Some((1, 1)));
+/// assert_eq!(host.take_applied(), vec![ApplyMsg::Command { index: 1, command: b"x".to_vec() }]);
+/// ```
 pub trait RaftNode: Sized + 'static {
     /// The implementation's own RPC request type, usually an enum over RequestVote,
     /// AppendEntries and InstallSnapshot arguments.
