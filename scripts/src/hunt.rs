@@ -100,8 +100,19 @@ pub struct HuntArgs {
     pub list: bool,
 }
 
-/// Runs the hunt; returns the process exit status (0: every run passed).
+/// Interrupts (Ctrl-C, SIGTERM) received; the first stops the hunt cleanly, the second quits.
+static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
+
+/// Runs the hunt; returns the process exit status (0: every run passed). Installs the Ctrl-C
+/// and SIGTERM handler: the first signal stops the hunt after the runs in flight and prints
+/// the report so far (resume it with `--resume`); a second one quits at once.
 pub fn main(args: HuntArgs) -> i32 {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTS.fetch_add(1, Ordering::SeqCst) > 0 {
+            eprintln!("\nhunt: interrupted twice, quitting now");
+            std::process::exit(130);
+        }
+    });
     let result = if args.canary {
         run::<CanaryRaft>(&args, Implementation::Canary)
     } else {
@@ -157,8 +168,10 @@ enum Msg {
         worker: usize,
         test: usize,
         record: RunRecord,
+        /// For a failure: the log the worker is about to write (the trace is beside it).
+        log: Option<PathBuf>,
     },
-    /// A failing run's artifacts are saved (or could not be).
+    /// Something went wrong saving a failing run's artifacts.
     Saved { worker: usize, note: String },
     /// A worker found no more runs.
     Exit { worker: usize },
@@ -299,34 +312,48 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
     let mut stop_reason: Option<String> = None;
     let mut write_error: Option<String> = None;
 
-    let mut finish_run =
-        |test: usize, record: RunRecord, display: &mut Display, summary: &mut Summary| {
-            ran += 1;
-            if let Some(file) = jsonl.as_mut() {
-                let line = serde_json::to_string(&record).expect("a record serializes");
-                if let Err(e) = writeln!(file, "{line}").and_then(|()| file.flush()) {
-                    write_error.get_or_insert_with(|| format!("writing the result file: {e}"));
-                }
+    let mut finish_run = |test: usize,
+                          record: RunRecord,
+                          log: Option<PathBuf>,
+                          display: &mut Display,
+                          summary: &mut Summary| {
+        ran += 1;
+        if let Some(file) = jsonl.as_mut() {
+            let line = serde_json::to_string(&record).expect("a record serializes");
+            if let Err(e) = writeln!(file, "{line}").and_then(|()| file.flush()) {
+                write_error.get_or_insert_with(|| format!("writing the result file: {e}"));
             }
-            display.record(test, record.passed);
-            if !record.passed {
-                display.println(&failure_block(&record, implementation, determinism));
+        }
+        display.record(test, record.passed);
+        if !record.passed {
+            let mut block = failure_block(&record, implementation, determinism);
+            if let Some(log) = log {
+                block.push_str(&format!("\n    log:    {} (and .trace)", log.display()));
             }
-            summary.add(&record);
-            !record.passed
-        };
+            display.println(&block);
+        }
+        summary.add(&record);
+        !record.passed
+    };
 
     while live > 0 {
+        if INTERRUPTS.load(Ordering::SeqCst) > 0 && stop_reason.is_none() {
+            shared.stop.store(true, Ordering::SeqCst);
+            stop_reason = Some("interrupted".into());
+            display
+                .println("interrupted: finishing the runs in flight (interrupt again to quit now)");
+        }
         match msg_rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Msg::Done {
                 worker,
                 test,
                 record,
+                log,
             }) => {
                 if slots[worker].abandoned.load(Ordering::SeqCst) {
                     continue;
                 }
-                let failed = finish_run(test, record, &mut display, &mut summary);
+                let failed = finish_run(test, record, log, &mut display, &mut summary);
                 if failed && args.stop_on_failure && stop_reason.is_none() {
                     shared.stop.store(true, Ordering::SeqCst);
                     stop_reason = Some("stopped at the first failure (--stop-on-failure)".into());
@@ -358,8 +385,8 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
             abandoned += 1;
             let case = &cases[test];
             let record = hang_record(case, seed, since.elapsed(), implementation, determinism);
-            save_hang_note(&shared, test, case, seed, &record, &mut display);
-            finish_run(test, record, &mut display, &mut summary);
+            let log = save_hang_note(&shared, test, case, seed, &record);
+            finish_run(test, record, log, &mut display, &mut summary);
             if args.stop_on_failure && stop_reason.is_none() {
                 stop_reason = Some("stopped at the first failure (--stop-on-failure)".into());
                 shared.stop.store(true, Ordering::SeqCst);
@@ -398,7 +425,12 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
     }
     if let Some(reason) = &stop_reason {
         let skipped = total.saturating_sub(resumed + ran);
-        println!("{reason}; {skipped} run(s) not started");
+        let resume = if args.jsonl.is_some() {
+            "; rerun with --resume to finish them"
+        } else {
+            ""
+        };
+        println!("{reason}; {skipped} run(s) not started{resume}");
     }
     if abandoned > 0 {
         println!(
@@ -545,20 +577,24 @@ fn worker<R: RaftNode>(
         if slot.abandoned.load(Ordering::SeqCst) {
             return;
         }
-        let failed = !record.passed;
+        let save =
+            !record.passed && shared.saved[test].fetch_add(1, Ordering::SeqCst) < shared.keep;
         let fingerprint = record.fingerprint.clone();
         let _ = tx.send(Msg::Done {
             worker: id,
             test,
             record,
+            log: save.then(|| artifact_path(shared, case.name, seed, "log")),
         });
-        if failed && shared.saved[test].fetch_add(1, Ordering::SeqCst) < shared.keep {
+        if save {
             slot.begin(test, seed);
             let note = save_artifacts(case, seed, &fingerprint, shared);
             if slot.abandoned.load(Ordering::SeqCst) {
                 return;
             }
-            let _ = tx.send(Msg::Saved { worker: id, note });
+            if let Some(note) = note {
+                let _ = tx.send(Msg::Saved { worker: id, note });
+            }
         }
         slot.end();
     }
@@ -696,19 +732,25 @@ fn limited(file: File) -> Limited<BufWriter<File>> {
     }
 }
 
+/// `<out>/<test>-<seed>.<extension>`.
+fn artifact_path(shared: &Shared, test: &str, seed: u64, extension: &str) -> PathBuf {
+    shared.out.join(format!("{test}-{seed}.{extension}"))
+}
+
 /// Reruns a failing seed with the debug log captured and a trace, into `<out>/<test>-<seed>.*`.
+/// Returns a note if something is wrong.
 fn save_artifacts<R: RaftNode>(
     case: &TestCase<R>,
     seed: u64,
     fingerprint: &str,
     shared: &Shared,
-) -> String {
+) -> Option<String> {
     match try_save_artifacts(case, seed, fingerprint, shared) {
         Ok(note) => note,
-        Err(e) => format!(
+        Err(e) => Some(format!(
             "    could not save the log and trace of {} seed {seed}: {e}",
             case.name
-        ),
+        )),
     }
 }
 
@@ -717,12 +759,11 @@ fn try_save_artifacts<R: RaftNode>(
     seed: u64,
     fingerprint: &str,
     shared: &Shared,
-) -> std::io::Result<String> {
+) -> std::io::Result<Option<String>> {
     std::fs::create_dir_all(&shared.out)?;
     shared.wrote.store(true, Ordering::SeqCst);
-    let stem = format!("{}-{seed}", case.name);
-    let log_path = shared.out.join(format!("{stem}.log"));
-    let trace_path = shared.out.join(format!("{stem}.trace"));
+    let log_path = artifact_path(shared, case.name, seed, "log");
+    let trace_path = artifact_path(shared, case.name, seed, "trace");
     let implementation = shared.implementation;
     let mut log = File::create(&log_path)?;
     writeln!(
@@ -768,14 +809,14 @@ fn try_save_artifacts<R: RaftNode>(
         report.events,
         labrpc::SimTime::from_millis(report.virtual_ms)
     )?;
-    let mut note = format!("    saved {} and .trace", log_path.display());
+    let mut note = None;
     if rerun != fingerprint && !fingerprint.is_empty() {
         let warning = format!(
             "warning: the rerun differs from the failing run (fingerprint {rerun}, was \
              {fingerprint}): the implementation is nondeterministic; try --check-determinism"
         );
         writeln!(log, "{warning}")?;
-        note.push_str(&format!("\n    {warning}"));
+        note = Some(format!("    {} seed {seed}: {warning}", case.name));
     }
     log.flush()?;
     trace_result?;
@@ -789,9 +830,8 @@ fn save_hang_note<R: RaftNode>(
     case: &TestCase<R>,
     seed: u64,
     record: &RunRecord,
-    display: &mut Display,
-) {
-    let path = shared.out.join(format!("{}-{seed}.log", case.name));
+) -> Option<PathBuf> {
+    let path = artifact_path(shared, case.name, seed, "log");
     let text = format!(
         "# {} seed {seed} on {}: {}\n# Its thread was abandoned; no trace was taken, since a \
          rerun would hang again.\n# Replay it under a time limit, with the debug log, and \
@@ -802,13 +842,13 @@ fn save_hang_note<R: RaftNode>(
         record.replay.as_deref().unwrap_or(""),
     );
     let result = std::fs::create_dir_all(&shared.out).and_then(|()| std::fs::write(&path, text));
+    shared.saved[test].fetch_add(1, Ordering::SeqCst);
     match result {
         Ok(()) => {
-            shared.saved[test].fetch_add(1, Ordering::SeqCst);
             shared.wrote.store(true, Ordering::SeqCst);
-            display.println(&format!("    saved {}", path.display()));
+            Some(path)
         }
-        Err(e) => display.println(&format!("    could not save {}: {e}", path.display())),
+        Err(_) => None,
     }
 }
 

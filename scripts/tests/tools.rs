@@ -17,8 +17,11 @@ const DRIFT: u8 = 0;
 const STUCK: u8 = 1;
 /// After 1 virtual second, every timer handler panics.
 const PANIC: u8 = 2;
+/// As `DRIFT`, with its own boot count (tests run in parallel).
+const DRIFT_TOO: u8 = 3;
 
-static BOOTS: AtomicU64 = AtomicU64::new(0);
+/// Boots of server 0, per mode.
+static BOOTS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
 /// The reference with one kind of misbehaviour.
 struct Misbehaving<const MODE: u8> {
@@ -33,8 +36,10 @@ impl<const MODE: u8> RaftNode for Misbehaving<MODE> {
     fn new(ctx: &mut Context<'_, Self::Request>, init: Init) -> Self {
         let me = init.me;
         let inner = raft::Reference::new(ctx, init);
-        let extra = (MODE == DRIFT && me == 0 && BOOTS.fetch_add(1, Ordering::SeqCst) % 2 == 1)
-            .then(|| ctx.set_timer(1));
+        let drifts = MODE == DRIFT || MODE == DRIFT_TOO;
+        let extra =
+            (drifts && me == 0 && BOOTS[usize::from(MODE)].fetch_add(1, Ordering::SeqCst) % 2 == 1)
+                .then(|| ctx.set_timer(1));
         Misbehaving { inner, extra }
     }
 
@@ -100,7 +105,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 }
 
 fn args(extra: &[&str]) -> HuntArgs {
-    HuntArgs::try_parse_from(["hunt", "--plain", "--jobs", "2"].iter().chain(extra)).unwrap()
+    HuntArgs::try_parse_from(["hunt", "--plain"].iter().chain(extra)).unwrap()
 }
 
 #[test]
@@ -208,4 +213,33 @@ fn a_short_hunt_passes_on_the_reference_and_resumes_without_rerunning() {
     let records = read_jsonl(&jsonl).unwrap();
     assert_eq!(records.len(), 9, "only seed 3 ran");
     assert_eq!(records.iter().filter(|r| r.seed == 3).count(), 3);
+}
+
+#[test]
+fn the_hunt_reports_nondeterminism_as_a_failure() {
+    let dir = scratch("drift");
+    let jsonl = dir.join("r.jsonl");
+    let args = args(&[
+        "initial_election_2a",
+        "--seeds",
+        "2",
+        "--jobs",
+        "1",
+        "--check-determinism",
+        "--out",
+        dir.to_str().unwrap(),
+        "--jsonl",
+        jsonl.to_str().unwrap(),
+    ]);
+    let code = scripts::hunt::run::<Misbehaving<DRIFT_TOO>>(&args, Implementation::Canary);
+    assert_eq!(code, Ok(1));
+    for record in read_jsonl(&jsonl).unwrap() {
+        assert_eq!(
+            record.kind.as_deref(),
+            Some("nondeterministic"),
+            "{record:?}"
+        );
+        let replay = record.replay.unwrap();
+        assert!(replay.starts_with("LAB_CHECK_DETERMINISM=1 scripts/replay --canary"));
+    }
 }

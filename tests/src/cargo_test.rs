@@ -39,7 +39,7 @@ pub fn cargo_test<R: RaftNode>(name: &str) {
         let report = if check_determinism {
             let (report, mismatch) = determinism::run_twice(&case, seed, options);
             if let Some(mismatch) = mismatch {
-                println!("--- FAIL: {name} (seed {seed}): {mismatch}");
+                println!("--- FAIL: {name} (seed {seed}): nondeterministic: {mismatch}");
                 println!("    reproduce: {}", determinism_command(name, seed));
                 failed.push(seed);
                 continue;

@@ -55,8 +55,7 @@ impl fmt::Display for Mismatch {
         let show = |d: &Option<String>| d.clone().unwrap_or_else(|| "(run had ended)".into());
         write!(
             f,
-            "nondeterministic: two runs of one seed differ (fingerprints {:016x} vs {:016x}, \
-             {} vs {} events)",
+            "two runs of one seed differ (fingerprints {:016x} vs {:016x}, {} vs {} events)",
             self.fingerprints.0, self.fingerprints.1, self.events.0, self.events.1
         )?;
         match self.index {
