@@ -140,25 +140,49 @@ struct Shared {
     keep: u64,
 }
 
-/// What a worker is doing: the run and since when (for the watchdog).
+/// What a worker is doing, for the watchdog. One lock, so that a worker finishing a run and
+/// the watchdog abandoning it cannot both report it.
 #[derive(Default)]
-struct Slot {
-    current: Mutex<Option<(usize, u64, Instant)>>,
-    abandoned: AtomicBool,
+struct Slot(Mutex<SlotState>);
+
+#[derive(Default)]
+struct SlotState {
+    /// The run in progress: test, seed, since when, and whether it is the rerun that saves a
+    /// failure's log and trace.
+    current: Option<(usize, u64, Instant, bool)>,
+    abandoned: bool,
 }
 
 impl Slot {
-    fn begin(&self, test: usize, seed: u64) {
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((test, seed, Instant::now()));
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn end(&self) {
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    fn begin(&self, test: usize, seed: u64, rerun: bool) {
+        self.lock().current = Some((test, seed, Instant::now(), rerun));
     }
 
-    fn current(&self) -> Option<(usize, u64, Instant)> {
-        *self.current.lock().unwrap_or_else(|e| e.into_inner())
+    /// Ends the current run; false if the watchdog abandoned it (the worker must then quit
+    /// without reporting it).
+    fn end(&self) -> bool {
+        let mut state = self.lock();
+        state.current = None;
+        !state.abandoned
+    }
+
+    /// Abandons the current run if it has been going for `limit`: returns it.
+    fn abandon_if_older(&self, limit: Duration) -> Option<(usize, u64, Duration, bool)> {
+        let mut state = self.lock();
+        let (test, seed, since, rerun) = state.current?;
+        if state.abandoned || since.elapsed() < limit {
+            return None;
+        }
+        state.abandoned = true;
+        Some((test, seed, since.elapsed(), rerun))
+    }
+
+    fn abandoned(&self) -> bool {
+        self.lock().abandoned
     }
 }
 
@@ -350,7 +374,7 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
                 record,
                 log,
             }) => {
-                if slots[worker].abandoned.load(Ordering::SeqCst) {
+                if slots[worker].abandoned() {
                     continue;
                 }
                 let failed = finish_run(test, record, log, &mut display, &mut summary);
@@ -360,12 +384,12 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
                 }
             }
             Ok(Msg::Saved { worker, note }) => {
-                if !slots[worker].abandoned.load(Ordering::SeqCst) {
+                if !slots[worker].abandoned() {
                     display.println(&note);
                 }
             }
             Ok(Msg::Exit { worker }) => {
-                if !slots[worker].abandoned.load(Ordering::SeqCst) {
+                if !slots[worker].abandoned() {
                     live -= 1;
                 }
             }
@@ -374,19 +398,24 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
         }
         // The watchdog.
         for worker in 0..slots.len() {
-            let slot = Arc::clone(&slots[worker]);
-            let Some((test, seed, since)) = slot.current() else {
+            let Some((test, seed, wall, rerun)) = slots[worker].abandon_if_older(hang_after) else {
                 continue;
             };
-            if since.elapsed() < hang_after || slot.abandoned.swap(true, Ordering::SeqCst) {
-                continue;
-            }
             live -= 1;
             abandoned += 1;
             let case = &cases[test];
-            let record = hang_record(case, seed, since.elapsed(), implementation, determinism);
-            let log = save_hang_note(&shared, test, case, seed, &record);
-            finish_run(test, record, log, &mut display, &mut summary);
+            if rerun {
+                // The run itself was reported already; only the rerun for its log hung.
+                display.println(&format!(
+                    "    the rerun of {} seed {seed} that saves its log and trace hung; its \
+                     thread was abandoned",
+                    case.name
+                ));
+            } else {
+                let record = hang_record(case, seed, wall, implementation, determinism);
+                let log = save_hang_note(&shared, test, case, seed, &record);
+                finish_run(test, record, log, &mut display, &mut summary);
+            }
             if args.stop_on_failure && stop_reason.is_none() {
                 stop_reason = Some("stopped at the first failure (--stop-on-failure)".into());
                 shared.stop.store(true, Ordering::SeqCst);
@@ -572,9 +601,9 @@ fn worker<R: RaftNode>(
             continue;
         }
         let case = &cases[test];
-        slot.begin(test, seed);
+        slot.begin(test, seed, false);
         let record = run_one(case, seed, shared.implementation, shared.determinism);
-        if slot.abandoned.load(Ordering::SeqCst) {
+        if !slot.end() {
             return;
         }
         let save =
@@ -587,16 +616,15 @@ fn worker<R: RaftNode>(
             log: save.then(|| artifact_path(shared, case.name, seed, "log")),
         });
         if save {
-            slot.begin(test, seed);
+            slot.begin(test, seed, true);
             let note = save_artifacts(case, seed, &fingerprint, shared);
-            if slot.abandoned.load(Ordering::SeqCst) {
+            if !slot.end() {
                 return;
             }
             if let Some(note) = note {
                 let _ = tx.send(Msg::Saved { worker: id, note });
             }
         }
-        slot.end();
     }
     let _ = tx.send(Msg::Exit { worker: id });
 }
@@ -669,7 +697,7 @@ fn hang_record<R: RaftNode>(
         passed: false,
         kind: Some(FailureKind::Hang.as_str().to_owned()),
         message: Some(format!(
-            "no result after {:.0} s of wall-clock time (hunt watchdog): an event handler \
+            "no result after {:.0} s of wall-clock time (hunt watchdog): something in the run \
              never returns; its thread was abandoned",
             wall.as_secs_f64()
         )),
