@@ -517,9 +517,19 @@ impl<N: Node> Sim<N> {
     ) -> Option<T> {
         let incarnation = self.core.net.server(server)?.incarnation;
         self.core.record(EventRecord::External { server, what });
+        Some(self.run_node(server, incarnation, f))
+    }
+
+    /// Runs `f` on the live node `server` with its [`NodeIo`], as the current node for loggers.
+    fn run_node<T>(
+        &mut self,
+        server: usize,
+        incarnation: u64,
+        f: impl FnOnce(&mut N, &mut NodeIo<'_>) -> T,
+    ) -> T {
         crate::current::set(self.core.now, Some(server));
-        let slot = self.slots.get_mut(server)?;
-        let node = slot.node.as_mut()?;
+        let slot = &mut self.slots[server];
+        let node = slot.node.as_mut().expect("a live server has a node");
         let mut io = NodeIo {
             core: &mut self.core,
             server,
@@ -527,7 +537,7 @@ impl<N: Node> Sim<N> {
             rng: &mut slot.rng,
             persister: &mut slot.persister,
         };
-        Some(f(node, &mut io))
+        f(node, &mut io)
     }
 
     /// The stable storage of `server` (it outlives crashes). Empty if never used.
@@ -617,17 +627,7 @@ impl<N: Node> Sim<N> {
         let entry = self.core.net.servers[server].as_mut().expect("live server");
         entry.rpc_count += 1;
         self.core.record(EventRecord::Handle { call, server });
-        crate::current::set(self.core.now, Some(server));
-        let slot = &mut self.slots[server];
-        let node = slot.node.as_mut().expect("a live server has a node");
-        let mut io = NodeIo {
-            core: &mut self.core,
-            server,
-            incarnation,
-            rng: &mut slot.rng,
-            persister: &mut slot.persister,
-        };
-        let reply = node.on_request(&mut io, args);
+        let reply = self.run_node(server, incarnation, |node, io| node.on_request(io, args));
         let outcome = match reply {
             None => Err(FailReason::Rejected),
             // "Dead" after the handler: the end was disabled while the request was in flight.
@@ -689,17 +689,9 @@ impl<N: Node> Sim<N> {
                 if !self.core.is_live(server, incarnation) {
                     return Stepped::Quiet;
                 }
-                crate::current::set(self.core.now, Some(server));
-                let slot = &mut self.slots[server];
-                let node = slot.node.as_mut().expect("a live server has a node");
-                let mut io = NodeIo {
-                    core: &mut self.core,
-                    server,
-                    incarnation,
-                    rng: &mut slot.rng,
-                    persister: &mut slot.persister,
-                };
-                node.on_reply(&mut io, call, reply.ok());
+                self.run_node(server, incarnation, |node, io| {
+                    node.on_reply(io, call, reply.ok())
+                });
                 Stepped::Node(server)
             }
         }
@@ -710,17 +702,7 @@ impl<N: Node> Sim<N> {
             return Stepped::Quiet;
         }
         self.core.record(EventRecord::Timer { server, timer });
-        crate::current::set(self.core.now, Some(server));
-        let slot = &mut self.slots[server];
-        let node = slot.node.as_mut().expect("a live server has a node");
-        let mut io = NodeIo {
-            core: &mut self.core,
-            server,
-            incarnation,
-            rng: &mut slot.rng,
-            persister: &mut slot.persister,
-        };
-        node.on_timer(&mut io, timer);
+        self.run_node(server, incarnation, |node, io| node.on_timer(io, timer));
         Stepped::Node(server)
     }
 }
