@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use labrpc::{EndId, Sim, SimRng, SimTime};
+use labrpc::{EndId, Observer, Sim, SimRng, SimTime};
 use raft::{ApplyMsg, RaftNode, RaftView};
 
 use crate::command::show_command;
@@ -93,7 +93,21 @@ impl<R: RaftNode> Config<R> {
     /// Go's `make_config(t, n, unreliable, snapshot)`: `n` servers, booted and connected, on a
     /// network with long delays on. All randomness comes from `seed`.
     pub fn new(seed: u64, n: usize, unreliable: bool, snapshot: bool) -> Config<R> {
+        Config::observed(seed, n, unreliable, snapshot, None)
+    }
+
+    /// [`Config::new`] with an observer that sees every event from the first boot on.
+    pub fn observed(
+        seed: u64,
+        n: usize,
+        unreliable: bool,
+        snapshot: bool,
+        observer: Option<Box<dyn Observer>>,
+    ) -> Config<R> {
         let mut sim = Sim::new(seed);
+        if let Some(observer) = observer {
+            sim.set_observer(observer);
+        }
         sim.set_reliable(!unreliable);
         sim.set_long_delays(true);
         let state = State {

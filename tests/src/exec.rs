@@ -39,6 +39,14 @@ impl Executor {
         id
     }
 
+    /// Drops every task. Pending tasks hold `Config` handles, which hold this executor: a
+    /// run that ends with tasks still pending must break that cycle or leak the whole run.
+    pub(crate) fn clear(&mut self) {
+        self.tasks.clear();
+        self.ready.clear();
+        self.join_waiters.clear();
+    }
+
     pub(crate) fn current(&self) -> TaskId {
         self.current
             .expect("tester helpers that wait must be awaited inside a tester task")

@@ -65,14 +65,9 @@ pub fn replay_command(test: &str, seed: u64) -> String {
 pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions) -> RunReport {
     let mut cfg_slot: Option<Config<R>> = None;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let cfg = Config::<R>::new(seed, case.servers, case.unreliable, case.snapshot);
-        {
-            let mut state = cfg.state();
-            state.echo = options.echo;
-            if let Some(observer) = options.observer {
-                state.sim.set_observer(observer);
-            }
-        }
+        let (servers, unreliable, snapshot) = (case.servers, case.unreliable, case.snapshot);
+        let cfg = Config::<R>::observed(seed, servers, unreliable, snapshot, options.observer);
+        cfg.state().echo = options.echo;
         cfg_slot = Some(cfg.clone());
         let result = drive(&cfg, (case.body)(cfg.clone()));
         result
@@ -94,6 +89,12 @@ pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions)
         Some(Some(summary)) => summary,
         _ => (0, 0, 0, Vec::new()),
     };
+    if let Some(cfg) = &cfg_slot {
+        // Tasks still pending (a failure outside the main task, a panic) hold the Config.
+        if let Ok(mut executor) = cfg.executor().try_borrow_mut() {
+            executor.clear();
+        }
+    }
     RunReport {
         test: case.name,
         seed,
