@@ -12,13 +12,12 @@
 //! - `exec.rs`: the single-threaded executor for tester tasks; `host.rs`: [`RaftHost`], a
 //!   Raft node on the simulated network; `command.rs`: the tester's int and string commands.
 //! - `failure.rs`: [`Failure`] and its classes.
-//! - `controls.rs`: deliberately broken wrappers (RPCs sent twice, 50 heartbeats a second),
-//!   the 2B negative controls.
+//! - `controls.rs`: deliberately broken Rafts, one wrapper with a bug each: the negative
+//!   controls (RPCs sent twice, 50 heartbeats a second, a log never trimmed) and the hunt's
+//!   canary.
 //! - `trace.rs`: [`trace::Trace`], an observer writing one line per event (replay, hunts).
 //! - `determinism.rs`: [`determinism::run_twice`], the same seed twice, compared event by
 //!   event (`LAB_CHECK_DETERMINISM=1`).
-//! - `snapshot_controls.rs`: deliberately broken wrappers (never-trimming), the 2D negative
-//!   controls.
 //!
 //! **Boundary:** the suites see a Raft only through [`raft::RaftNode`]; any implementation
 //! runs them.
@@ -33,7 +32,6 @@ mod failure;
 mod host;
 pub mod registry;
 mod run;
-pub mod snapshot_controls;
 pub mod suites;
 pub mod trace;
 

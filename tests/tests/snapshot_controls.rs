@@ -2,7 +2,7 @@
 //! its log, with our (more compact than gob) encoding and `MAX_LOG_SIZE_BYTES`.
 
 use raft::Reference;
-use tester::snapshot_controls::NeverTrims;
+use tester::controls::NeverTrims;
 use tester::suites::lab2d::MAX_LOG_SIZE_BYTES;
 use tester::{FailureKind, RunOptions, TestCase, registry, run_case};
 
