@@ -8,13 +8,12 @@
 //! - `bin/merge.rs`: `scripts/merge FILES...`, shard result files into one table.
 //! - [`record`]: one JSON Lines record per run, and the summary table every tool prints.
 //! - [`junit`]: the JUnit XML report. [`logging`]: `RUST_LOG` lines prefixed with virtual
-//!   time and node, captured per thread; the quiet panic hook. [`canary`]: the deliberately
-//!   broken Raft the hunt must catch.
+//!   time and node, captured per thread; the quiet panic hook. The deliberately broken Raft
+//!   the hunt must catch, [`CanaryRaft`], is the tester's [`tester::controls::Canary`].
 //!
 //! Unlike the simulation crates, this crate reads the wall clock and spawns threads: each
 //! worker thread runs one single-threaded, deterministic simulation at a time.
 
-pub mod canary;
 pub mod display;
 pub mod hunt;
 pub mod junit;
@@ -27,7 +26,7 @@ pub mod record;
 pub enum Implementation {
     /// [`raft::Reference`], our Raft.
     Reference,
-    /// [`canary::Canary`] over the reference: deliberately broken.
+    /// [`tester::controls::Canary`] over the reference: deliberately broken.
     Canary,
 }
 
@@ -70,7 +69,7 @@ impl Implementation {
 /// The reference implementation under test.
 pub type Reference = raft::Reference;
 /// The canary: the reference with deliberate bugs.
-pub type CanaryRaft = canary::Canary<raft::Reference>;
+pub type CanaryRaft = tester::controls::Canary<raft::Reference>;
 
 /// Peak resident memory of this process so far (`VmHWM` in `/proc/self/status`), in bytes;
 /// `None` where there is no such file.
