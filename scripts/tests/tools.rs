@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
-use raft::{Context, Init, RaftNode, RaftView, TimerId};
+use raft::{Context, Init, RaftNode, TimerId};
 use scripts::Implementation;
 use scripts::hunt::HuntArgs;
 use scripts::record::read_jsonl;
+use tester::controls::{Broken, Bug};
 use tester::{RunOptions, determinism};
 
 /// Each boot of server 0 with an odd count sets one extra timer: run 2 differs from run 1.
@@ -24,46 +25,36 @@ const DRIFT_TOO: u8 = 3;
 static BOOTS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
 /// The reference with one kind of misbehaviour.
-struct Misbehaving<const MODE: u8> {
-    inner: raft::Reference,
+type Misbehaving<const MODE: u8> = Broken<raft::Reference, Misbehaviour<MODE>>;
+
+/// The misbehaviour of [`Misbehaving`], by `MODE`.
+struct Misbehaviour<const MODE: u8> {
+    me: usize,
+    /// The drifting extra timer, swallowed when it fires.
     extra: Option<TimerId>,
 }
 
-impl<const MODE: u8> RaftNode for Misbehaving<MODE> {
-    type Request = <raft::Reference as RaftNode>::Request;
-    type Reply = <raft::Reference as RaftNode>::Reply;
+impl<R: RaftNode, const MODE: u8> Bug<R> for Misbehaviour<MODE> {
+    fn new(init: &Init) -> Self {
+        Misbehaviour {
+            me: init.me,
+            extra: None,
+        }
+    }
 
-    fn new(ctx: &mut Context<'_, Self::Request>, init: Init) -> Self {
-        let me = init.me;
-        let inner = raft::Reference::new(ctx, init);
+    fn booted(&mut self, ctx: &mut Context<'_, R::Request>) {
         let drifts = MODE == DRIFT || MODE == DRIFT_TOO;
-        let extra =
-            (drifts && me == 0 && BOOTS[usize::from(MODE)].fetch_add(1, Ordering::SeqCst) % 2 == 1)
-                .then(|| ctx.set_timer(1));
-        Misbehaving { inner, extra }
+        if drifts
+            && self.me == 0
+            && BOOTS[usize::from(MODE)].fetch_add(1, Ordering::SeqCst) % 2 == 1
+        {
+            self.extra = Some(ctx.set_timer(1));
+        }
     }
 
-    fn handle_request(
-        &mut self,
-        ctx: &mut Context<'_, Self::Request>,
-        request: Self::Request,
-    ) -> Self::Reply {
-        self.inner.handle_request(ctx, request)
-    }
-
-    fn handle_reply(
-        &mut self,
-        ctx: &mut Context<'_, Self::Request>,
-        peer: usize,
-        request: Self::Request,
-        reply: Option<Self::Reply>,
-    ) {
-        self.inner.handle_reply(ctx, peer, request, reply);
-    }
-
-    fn handle_timer(&mut self, ctx: &mut Context<'_, Self::Request>, timer: TimerId) {
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
         if self.extra == Some(timer) {
-            return;
+            return false;
         }
         if MODE == STUCK && ctx.now_ms() > 2000 {
             loop {
@@ -73,27 +64,7 @@ impl<const MODE: u8> RaftNode for Misbehaving<MODE> {
         if MODE == PANIC && ctx.now_ms() > 1000 {
             panic!("deliberate panic in a timer handler");
         }
-        self.inner.handle_timer(ctx, timer);
-    }
-
-    fn start(
-        &mut self,
-        ctx: &mut Context<'_, Self::Request>,
-        command: Vec<u8>,
-    ) -> Option<(u64, u64)> {
-        self.inner.start(ctx, command)
-    }
-
-    fn state(&self) -> (u64, bool) {
-        self.inner.state()
-    }
-
-    fn snapshot(&mut self, ctx: &mut Context<'_, Self::Request>, index: u64, snapshot: Vec<u8>) {
-        self.inner.snapshot(ctx, index, snapshot);
-    }
-
-    fn inspect(&self) -> RaftView {
-        self.inner.inspect()
+        true
     }
 }
 
