@@ -16,30 +16,8 @@ use std::sync::{Mutex, OnceLock};
 
 use log::{LevelFilter, Log, Metadata, Record};
 
-/// The filter when `RUST_LOG` is not set.
-pub const DEFAULT_FILTER: &str = "debug";
-
-/// `   1.204s S2  DEBUG election: message`: virtual time, node (`--` outside a node's
-/// handler), level, the last segment of the module path, the message.
-fn format_line(buf: &mut env_logger::fmt::Formatter, record: &Record<'_>) -> std::io::Result<()> {
-    let (at, node) = labrpc::current();
-    let node = node.map_or_else(|| "--".to_owned(), |n| format!("S{n}"));
-    let target = record.target().rsplit("::").next().unwrap_or_default();
-    writeln!(
-        buf,
-        "{:>10} {node:<3} {:<5} {target}: {}",
-        at.to_string(),
-        record.level(),
-        record.args()
-    )
-}
-
-fn builder() -> env_logger::Builder {
-    let mut builder =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(DEFAULT_FILTER));
-    builder.format(format_line);
-    builder
-}
+pub use tester::logging::DEFAULT_FILTER;
+use tester::logging::builder;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `debug`). For `scripts/replay`.
 pub fn init_stderr() {

@@ -3,8 +3,8 @@
 use raft::RaftNode;
 
 use crate::determinism;
-use crate::registry::find;
-use crate::run::{RunOptions, replay_command, run_case};
+use crate::registry::{self, find};
+use crate::run::{RunOptions, cargo_replay_command, run_case};
 
 /// The seed a plain `cargo test` uses for every test, so that it is reproducible.
 pub const DEFAULT_SEED: u64 = 1;
@@ -26,7 +26,14 @@ pub fn env_u64(name: &str) -> Option<u64> {
 /// event ([`determinism::run_twice`]); a difference fails the test and names the first event
 /// that differs.
 pub fn cargo_test<R: RaftNode>(name: &str) {
-    let case = find::<R>(name).unwrap_or_else(|| panic!("no lab test is called {name:?}"));
+    crate::logging::init_for_cargo_test();
+    let Some(case) = find::<R>(name) else {
+        let names: Vec<&str> = registry::all::<R>().iter().map(|case| case.name).collect();
+        panic!(
+            "no lab test is called {name:?}; the lab tests are: {}",
+            names.join(", ")
+        );
+    };
     let first = env_u64("LAB_SEED").unwrap_or(DEFAULT_SEED);
     let count = env_u64("LAB_SEEDS").unwrap_or(1).max(1);
     let check_determinism = determinism::enabled();
@@ -80,7 +87,63 @@ pub fn cargo_test<R: RaftNode>(name: &str) {
     }
 }
 
+/// The command that reruns this `#[test]` on `seed`: in the package whose tests are running
+/// (cargo sets `CARGO_PKG_NAME` for test binaries, so a student's crate gets its own name), at
+/// the test's full path (libtest names each test's thread after it).
+fn replay_command(name: &str, seed: u64) -> String {
+    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| "tester".to_owned());
+    let thread = std::thread::current();
+    let test_path = thread
+        .name()
+        .filter(|path| path.ends_with(name))
+        .unwrap_or(name);
+    cargo_replay_command(&package, test_path, seed)
+}
+
 /// [`replay_command`] with the determinism check on.
 fn determinism_command(name: &str, seed: u64) -> String {
     format!("{}=1 {}", determinism::ENV, replay_command(name, seed))
+}
+
+/// Defines one `#[test]` per lab test (2A–2D, Go names: `initial_election_2a`, …) running the
+/// suites on the given [`raft::RaftNode`] implementation, plus a test that the list matches
+/// the tester's registry. One line in a test file of your crate:
+///
+/// ```no_run
+/// tester::lab_tests!(raft::Reference); // your type here: my_raft::MyRaft
+/// # fn main() {}
+/// ```
+///
+/// Then `cargo test --release 2a` runs the 2A tests on your Raft, as in the Go labs.
+#[macro_export]
+macro_rules! lab_tests {
+    ($raft:ty) => {
+        $crate::lab_tests!(@each $raft;
+            initial_election_2a, re_election_2a, many_elections_2a,
+            basic_agree_2b, rpc_bytes_2b, follower_failure_2b, leader_failure_2b, fail_agree_2b,
+            fail_no_agree_2b, concurrent_starts_2b, rejoin_2b, backup_2b, count_2b,
+            persist1_2c, persist2_2c, persist3_2c, figure_8_2c, unreliable_agree_2c,
+            figure_8_unreliable_2c, reliable_churn_2c, unreliable_churn_2c,
+            snapshot_basic_2d, snapshot_install_2d, snapshot_install_unreliable_2d,
+            snapshot_install_crash_2d, snapshot_install_uncrash_2d, snapshot_all_crash_2d,
+            snapshot_init_2d,
+        );
+    };
+    (@each $raft:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::cargo_test::<$raft>(stringify!($name));
+            }
+        )*
+
+        /// Every test in the tester's registry has a `#[test]` here, and nothing else does.
+        #[test]
+        fn lab_tests_match_the_registry() {
+            let listed = [$(stringify!($name)),*];
+            let registered: Vec<&str> =
+                $crate::registry::all::<$raft>().iter().map(|case| case.name).collect();
+            assert_eq!(registered, listed);
+        }
+    };
 }

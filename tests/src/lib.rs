@@ -8,7 +8,9 @@
 //! - `registry.rs`: [`TestCase`], the list of every test ([`registry::all`]).
 //! - `run.rs`: [`run_case`], the event loop that interleaves tester tasks with the simulation,
 //!   catches panics and returns a [`RunReport`].
-//! - `cargo_test.rs`: [`cargo_test`], what each `#[test]` calls (`LAB_SEED`, `LAB_SEEDS`).
+//! - `cargo_test.rs`: [`cargo_test`], what each `#[test]` calls (`LAB_SEED`, `LAB_SEEDS`),
+//!   and [`lab_tests!`], one `#[test]` per lab test for any implementation.
+//! - `logging.rs`: `log` lines prefixed with virtual time and node (`RUST_LOG`).
 //! - `exec.rs`: the single-threaded executor for tester tasks; `host.rs`: [`RaftHost`], a
 //!   Raft node on the simulated network; `command.rs`: the tester's int and string commands.
 //! - `failure.rs`: [`Failure`] and its classes.
@@ -30,6 +32,7 @@ pub mod determinism;
 mod exec;
 mod failure;
 mod host;
+pub mod logging;
 pub mod registry;
 mod run;
 pub mod suites;

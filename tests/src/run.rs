@@ -55,9 +55,14 @@ impl RunReport {
     }
 }
 
-/// The command that reruns `test` on `seed`.
+/// The command that reruns `test` of our reference suite (package `tester`) on `seed`.
 pub fn replay_command(test: &str, seed: u64) -> String {
-    format!("LAB_SEED={seed} cargo test --release -p tester -- --exact {test}")
+    cargo_replay_command("tester", test, seed)
+}
+
+/// The command that reruns the `#[test]` at `test_path` of `package` on `seed`.
+pub fn cargo_replay_command(package: &str, test_path: &str, seed: u64) -> String {
+    format!("LAB_SEED={seed} cargo test --release -p {package} -- --exact {test_path}")
 }
 
 /// Runs `case` on `seed`. Never panics: a panic inside the implementation or the tester is

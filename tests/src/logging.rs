@@ -1,0 +1,51 @@
+//! Log lines in virtual time: every `log` line is prefixed with the virtual time and node of
+//! the event being simulated, so a run's logs read like a timeline.
+//!
+//! ```text
+//!     1.204s S2  DEBUG election: became candidate in term 2
+//! ```
+//!
+//! `cargo test` turns it on when `RUST_LOG` is set (any implementation's `log::debug!` lines
+//! then appear, with `-- --nocapture`); `scripts/replay` always does.
+
+use std::io::Write;
+
+use log::Record;
+
+/// The filter when `RUST_LOG` is not set.
+pub const DEFAULT_FILTER: &str = "debug";
+
+/// `   1.204s S2  DEBUG election: message`: virtual time, node (`--` outside a node's
+/// handler), level, the last segment of the module path, the message.
+pub fn format_line(
+    buf: &mut env_logger::fmt::Formatter,
+    record: &Record<'_>,
+) -> std::io::Result<()> {
+    let (at, node) = labrpc::current();
+    let node = node.map_or_else(|| "--".to_owned(), |n| format!("S{n}"));
+    let target = record.target().rsplit("::").next().unwrap_or_default();
+    writeln!(
+        buf,
+        "{:>10} {node:<3} {:<5} {target}: {}",
+        at.to_string(),
+        record.level(),
+        record.args()
+    )
+}
+
+/// An `env_logger` builder filtered by `RUST_LOG` (default [`DEFAULT_FILTER`]) that formats
+/// with [`format_line`].
+pub fn builder() -> env_logger::Builder {
+    let env = env_logger::Env::default().default_filter_or(DEFAULT_FILTER);
+    let mut builder = env_logger::Builder::from_env(env);
+    builder.format(format_line);
+    builder
+}
+
+/// For `cargo test`: if `RUST_LOG` is set, logs through libtest's capture (shown for failing
+/// tests, or with `-- --nocapture`). Does nothing if a logger is already installed.
+pub fn init_for_cargo_test() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = builder().is_test(true).try_init();
+    }
+}
