@@ -5,7 +5,7 @@ use rand_core::{RngCore, SeedableRng};
 
 /// A deterministic random stream. Every random draw in a simulation comes from one of these.
 ///
-/// Streams are named (`"network"`, `"tester"`, `"node/2/restart/1"`): the name picks ChaCha's
+/// Streams are named (`"network"`, `"tester"`, `"node/2/boot/1"`): the name picks ChaCha's
 /// 64-bit stream id, so two consumers never share draws and a draw added in one place does not
 /// shift another's. The API is integers only, so results never depend on floating point or on
 /// `rand`'s distribution code across versions.
