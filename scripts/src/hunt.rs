@@ -1,6 +1,6 @@
 //! The flake hunt: many seeds of many tests on a pool of worker threads.
 //!
-//! A feeder thread walks the [`plan`](crate::plan) into a bounded crossbeam channel; each
+//! A feeder thread walks the [`plan`] into a bounded crossbeam channel; each
 //! worker pulls `(test, seed)` runs and makes each one a single-threaded simulation with
 //! [`tester::run_case`] (or [`tester::determinism::run_twice`]); the main thread writes the
 //! result file, draws the display and runs the wall-clock watchdog. A run that panics is a
@@ -12,10 +12,14 @@
 //! After a run fails, its worker reruns the seed (cheap: the run is deterministic) with the
 //! debug log captured and a [`tester::trace::Trace`] installed, and saves both to the output
 //! folder.
+//!
+//! Entry points: [`reference_main`] is `scripts/hunt` (the reference, or `--canary`);
+//! [`hunt_main`] hunts any [`RaftNode`], from a binary in the crate that implements it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -53,8 +57,8 @@ const WORKER_STACK_BYTES: usize = 32 << 20;
 pub struct HuntArgs {
     /// Lab parts (2a, 2b, 2c, 2d) or parts of test names; none selects every test.
     pub filters: Vec<String>,
-    /// Seeds per test.
-    #[arg(short = 'n', long, default_value_t = 100)]
+    /// Seeds per test (at least 1).
+    #[arg(short = 'n', long, default_value_t = 100, value_parser = plan::parse_seeds)]
     pub seeds: u64,
     /// The first seed.
     #[arg(long, default_value_t = 1)]
@@ -62,7 +66,8 @@ pub struct HuntArgs {
     /// Parallel runs (default: available cores).
     #[arg(short = 'j', long)]
     pub jobs: Option<usize>,
-    /// Folder for the log and trace of every failing run [default: hunt-out/<UTC time>].
+    /// Folder for the log and trace of every failing run
+    /// [default: hunt-out/YYYYmmdd-HHMMSS, in UTC].
     #[arg(short = 'o', long)]
     pub out: Option<PathBuf>,
     /// Stop at the first failure (runs in flight finish).
@@ -80,7 +85,8 @@ pub struct HuntArgs {
     /// Continue the hunt in --jsonl FILE: skip the (test, seed) runs it already holds.
     #[arg(long, requires = "jsonl")]
     pub resume: bool,
-    /// Hunt the deliberately broken canary instead of the reference (it must fail).
+    /// Hunt the deliberately broken canary instead of the reference (it must fail; scripts/hunt
+    /// only).
     #[arg(long)]
     pub canary: bool,
     /// Run every seed twice and compare event by event (also: LAB_CHECK_DETERMINISM=1).
@@ -103,26 +109,66 @@ pub struct HuntArgs {
 /// Interrupts (Ctrl-C, SIGTERM) received; the first stops the hunt cleanly, the second quits.
 static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 
-/// Runs the hunt; returns the process exit status (0: every run passed). Installs the Ctrl-C
-/// and SIGTERM handler: the first signal stops the hunt after the runs in flight and prints
-/// the report so far (resume it with `--resume`); a second one quits at once.
-pub fn main(args: HuntArgs) -> i32 {
+/// `scripts/hunt`: parses the arguments and hunts the reference, or the canary with
+/// `--canary`. Returns the exit status: 0 if every run passed, 1 after failures or a hunt that
+/// stopped early, 2 after a usage error.
+pub fn reference_main() -> ExitCode {
+    let args = HuntArgs::parse();
+    exit_code(with_signals(|| {
+        if args.canary {
+            run::<CanaryRaft>(&args, Implementation::Canary)
+        } else {
+            run::<Reference>(&args, Implementation::Reference)
+        }
+    }))
+}
+
+/// The hunt over your own Raft: the whole of a `src/bin/hunt.rs` in the crate that implements
+/// it, with the same options and output as `scripts/hunt` (see `scripts/README.md`):
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     scripts::hunt_main::<raft::Reference>() // your type here: my_raft::MyRaft
+/// }
+/// ```
+///
+/// Result files name the implementation by its type name, and printed replay commands run the
+/// crate's `replay` binary ([`crate::replay_main`]). `--canary` is refused: the canary wraps
+/// this repository's reference, so `scripts/hunt --canary` runs it.
+pub fn hunt_main<R: RaftNode>() -> ExitCode {
+    let args = HuntArgs::parse();
+    if args.canary {
+        eprintln!(
+            "hunt: --canary hunts this repository's canary (a broken reference), not your Raft; \
+             run it with scripts/hunt --canary"
+        );
+        return ExitCode::from(2);
+    }
+    let implementation = Implementation::Own(std::any::type_name::<R>());
+    exit_code(with_signals(|| run::<R>(&args, implementation)))
+}
+
+/// Runs a hunt with the Ctrl-C and SIGTERM handler installed: the first signal stops the hunt
+/// after the runs in flight and prints the report so far (resume it with `--resume`); a
+/// second one quits at once.
+fn with_signals(hunt: impl FnOnce() -> Result<i32, String>) -> Result<i32, String> {
     let _ = ctrlc::set_handler(|| {
         if INTERRUPTS.fetch_add(1, Ordering::SeqCst) > 0 {
             eprintln!("\nhunt: interrupted twice, quitting now");
             std::process::exit(130);
         }
     });
-    let result = if args.canary {
-        run::<CanaryRaft>(&args, Implementation::Canary)
-    } else {
-        run::<Reference>(&args, Implementation::Reference)
-    };
+    hunt()
+}
+
+/// A hunt's result as an exit status; a usage error is printed and gives 2.
+fn exit_code(result: Result<i32, String>) -> ExitCode {
+    let _ = std::io::stdout().flush();
     match result {
-        Ok(code) => code,
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(message) => {
             eprintln!("hunt: {message}");
-            2
+            ExitCode::from(2)
         }
     }
 }
@@ -216,6 +262,9 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
     let shard = args.shard.unwrap_or_default();
+    if let Some(empty) = plan::no_seeds(args.first_seed, args.seeds, shard) {
+        return Err(empty);
+    }
     let seeds = plan::shard_seeds(args.first_seed, args.seeds, shard);
     let seeds_per_test = seeds.clone().count() as u64;
     let determinism = args.check_determinism || determinism::enabled();
@@ -363,7 +412,7 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
     while live > 0 {
         if INTERRUPTS.load(Ordering::SeqCst) > 0 && stop_reason.is_none() {
             shared.stop.store(true, Ordering::SeqCst);
-            stop_reason = Some("interrupted".into());
+            stop_reason = Some("interrupted: by Ctrl-C or SIGTERM".into());
             display
                 .println("interrupted: finishing the runs in flight (interrupt again to quit now)");
         }
@@ -380,7 +429,7 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
                 let failed = finish_run(test, record, log, &mut display, &mut summary);
                 if failed && args.stop_on_failure && stop_reason.is_none() {
                     shared.stop.store(true, Ordering::SeqCst);
-                    stop_reason = Some("stopped at the first failure (--stop-on-failure)".into());
+                    stop_reason = Some("stopped: at the first failure (--stop-on-failure)".into());
                 }
             }
             Ok(Msg::Saved { worker, note }) => {
@@ -417,7 +466,7 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
                 finish_run(test, record, log, &mut display, &mut summary);
             }
             if args.stop_on_failure && stop_reason.is_none() {
-                stop_reason = Some("stopped at the first failure (--stop-on-failure)".into());
+                stop_reason = Some("stopped: at the first failure (--stop-on-failure)".into());
                 shared.stop.store(true, Ordering::SeqCst);
             } else if abandoned >= max_abandoned && stop_reason.is_none() {
                 stop_reason = Some(format!(
@@ -436,7 +485,7 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
 
     // The report.
     if !summary.failures.is_empty() {
-        println!("\nfailures ({}):", summary.failures.len());
+        println!("\n{}", summary.failure_header());
         print!("{}", summary.failure_list());
     }
     println!();
@@ -452,15 +501,6 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
     if shared.wrote.load(Ordering::SeqCst) {
         println!("logs and traces of failing runs: {}", out.display());
     }
-    if let Some(reason) = &stop_reason {
-        let skipped = total.saturating_sub(resumed + ran);
-        let resume = if args.jsonl.is_some() {
-            "; rerun with --resume to finish them"
-        } else {
-            ""
-        };
-        println!("{reason}; {skipped} run(s) not started{resume}");
-    }
     if abandoned > 0 {
         println!(
             "{abandoned} hung run(s) left on abandoned threads; exiting without waiting for them"
@@ -473,13 +513,31 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
         peak_memory_bytes().map_or_else(|| "unknown".into(), megabytes)
     );
     if let Some(path) = &args.junit {
-        let suite = format!("hunt ({})", implementation.as_str());
-        if let Err(e) = std::fs::write(path, junit::render(&summary, &suite)) {
+        let suite = junit::Suite {
+            name: format!("hunt ({})", implementation.as_str()),
+            summary: &summary,
+        };
+        if let Err(e) = std::fs::write(path, junit::render("hunt", &[suite], Some(elapsed))) {
             write_error.get_or_insert_with(|| format!("writing {}: {e}", path.display()));
         }
     }
     if let Some(error) = &write_error {
         println!("error: {error}");
+    }
+    if total == resumed && ran == 0 {
+        println!("nothing left to run: the result file holds all {total} run(s) of this hunt");
+    }
+    // Right above the totals, so that `N passed, 0 failed` with exit status 1 explains itself.
+    if let Some(reason) = &stop_reason {
+        let skipped = total.saturating_sub(resumed + ran);
+        let resume = if args.jsonl.is_some() {
+            "; rerun with --resume to finish them"
+        } else {
+            ""
+        };
+        println!(
+            "{reason}; {skipped} of {total} run(s) not started, so the exit status is 1{resume}"
+        );
     }
     println!("{}", summary.last_line());
     let _ = std::io::stdout().flush();

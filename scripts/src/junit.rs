@@ -1,16 +1,54 @@
 //! The JUnit XML report (`--junit FILE`), for CI test reporters.
 //!
-//! Constant size in the number of passing runs: one `<testcase>` per test for its passing
-//! seeds (with their count and total time), plus one `<testcase>` with a `<failure>` per
-//! failing run, named `test seed N`, whose text is the replay command (the first
-//! [`crate::record::LISTED_FAILURES_PER_TEST`] of each test).
+//! Constant size in the number of passing runs: one `<testsuite>` per implementation, holding
+//! one `<testcase>` per test for its passing seeds (with their count and total time), plus one
+//! `<testcase>` with a `<failure>` per failing run, named `test seed N`, whose text is the
+//! replay command (the first [`crate::record::LISTED_FAILURES_PER_TEST`] of each test).
+//!
+//! Times, in seconds, as JUnit readers take them: a `<testcase>`'s `time` is the time of its
+//! own runs (for the passing seeds of a test, the sum of their run times); the `time` of
+//! `<testsuites>`, and of a hunt's one `<testsuite>`, is the wall-clock time the hunt took,
+//! which with several jobs is less than the sum of its cases. Merged result files do not
+//! record wall-clock time, so there a suite's `time` is the sum of its runs' times.
 
 use std::fmt::Write as _;
 
 use crate::record::Summary;
 
-/// The report of `summary`, a suite called `name`.
-pub fn render(summary: &Summary, name: &str) -> String {
+/// One `<testsuite>`: the runs of one implementation.
+pub struct Suite<'a> {
+    /// `hunt (reference)`.
+    pub name: String,
+    /// Its runs.
+    pub summary: &'a Summary,
+}
+
+/// The report: `<testsuites name="{name}">` with `suites`. `wall_s` is the wall-clock time the
+/// hunt took, when known (see the module documentation).
+pub fn render(name: &str, suites: &[Suite<'_>], wall_s: Option<f64>) -> String {
+    let mut body = String::new();
+    let (mut tests, mut failures, mut run_s) = (0, 0, 0.0);
+    for suite in suites {
+        let (t, f, s) = render_suite(&mut body, suite, wall_s.filter(|_| suites.len() == 1));
+        tests += t;
+        failures += f;
+        run_s += s;
+    }
+    let time_s = wall_s.unwrap_or(run_s);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" time=\"{time_s:.3}\">",
+        escape(name)
+    );
+    out.push_str(&body);
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// Writes one `<testsuite>`; returns its test cases, failures and the sum of its run times.
+fn render_suite(out: &mut String, suite: &Suite<'_>, wall_s: Option<f64>) -> (usize, usize, f64) {
+    let summary = suite.summary;
     let rows = summary.rows();
     let passing: Vec<_> = rows
         .iter()
@@ -19,24 +57,20 @@ pub fn render(summary: &Summary, name: &str) -> String {
     // Only the listed failures (the first few per test) get a testcase each.
     let tests = passing.len() + summary.failures.len();
     let failures = summary.failures.len();
-    let total_s: f64 = rows
+    let run_s: f64 = rows
         .iter()
         .map(|(_, s)| s.wall_ms.mean() * s.runs as f64 / 1000.0)
         .sum();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"{0}\" tests=\"{tests}\" failures=\"{failures}\" time=\"{total_s:.3}\">",
-        escape(name)
-    );
+    let time_s = wall_s.unwrap_or(run_s);
     let _ = writeln!(
         out,
         "  <testsuite name=\"{0}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" \
-         skipped=\"0\" time=\"{total_s:.3}\">",
-        escape(name)
+         skipped=\"0\" time=\"{time_s:.3}\">",
+        escape(&suite.name)
     );
     for (test, stats) in passing {
         let passed = stats.runs - stats.failures;
+        // The mean over all runs, failed ones included: failed runs are not kept.
         let time_s = stats.wall_ms.mean() * passed as f64 / 1000.0;
         let _ = writeln!(
             out,
@@ -66,8 +100,8 @@ pub fn render(summary: &Summary, name: &str) -> String {
             escape(&text)
         );
     }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+    out.push_str("  </testsuite>\n");
+    (tests, failures, run_s)
 }
 
 /// XML text or attribute value: the five entities, and no characters XML 1.0 forbids.
@@ -125,8 +159,20 @@ mod tests {
             replay: Some("scripts/replay a_2a 3".into()),
             ..pass
         });
-        let xml = render(&summary, "hunt");
+        let suite = Suite {
+            name: "hunt (reference)".into(),
+            summary: &summary,
+        };
+        let xml = render("hunt", &[suite], Some(0.25));
         assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
+        assert!(
+            xml.contains("<testsuites name=\"hunt\" tests=\"2\" failures=\"1\" time=\"0.250\">"),
+            "the wall-clock time of the hunt: {xml}"
+        );
+        assert!(
+            xml.contains("<testsuite name=\"hunt (reference)\" tests=\"2\" failures=\"1\""),
+            "{xml}"
+        );
         assert!(xml.contains("name=\"a_2a\" time=\"1.000\""), "{xml}");
         assert!(
             xml.contains("<system-out>2 seed(s) passed</system-out>"),

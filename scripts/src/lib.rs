@@ -4,12 +4,19 @@
 //! - `bin/hunt.rs`: `scripts/hunt`, many seeds of many tests on worker threads; [`hunt`] has
 //!   the pool, the watchdog and the failure artifacts, [`plan`] the selection and sharding,
 //!   [`display`] the progress bars or plain lines.
-//! - `bin/replay.rs`: `scripts/replay TEST SEED`, one run with debug logs and a trace.
-//! - `bin/merge.rs`: `scripts/merge FILES...`, shard result files into one table.
+//! - `bin/replay.rs`: `scripts/replay TEST SEED`, one run with debug logs and a trace
+//!   ([`replay`]).
+//! - `bin/merge.rs`: `scripts/merge FILES...`, shard result files into one table per
+//!   implementation.
 //! - [`record`]: one JSON Lines record per run, and the summary table every tool prints.
 //! - [`junit`]: the JUnit XML report. [`logging`]: `RUST_LOG` lines prefixed with virtual
-//!   time and node, captured per thread; the quiet panic hook. The deliberately broken Raft
-//!   the hunt must catch, [`CanaryRaft`], is the tester's [`tester::controls::Canary`].
+//!   time and node, captured per thread; the quiet panic hook. [`paths`]: printed commands
+//!   that work from the current directory. The deliberately broken Raft the hunt must catch,
+//!   [`CanaryRaft`], is the tester's [`tester::controls::Canary`].
+//!
+//! **Your own Raft.** [`hunt_main`] and [`replay_main`] are the hunt and replay over any
+//! [`raft::RaftNode`]: a crate that implements one gets both tools with two three-line
+//! binaries (`src/bin/hunt.rs`, `src/bin/replay.rs`; see `scripts/README.md`).
 //!
 //! Unlike the simulation crates, this crate reads the wall clock and spawns threads: each
 //! worker thread runs one single-threaded, deterministic simulation at a time.
@@ -18,8 +25,13 @@ pub mod display;
 pub mod hunt;
 pub mod junit;
 pub mod logging;
+pub mod paths;
 pub mod plan;
 pub mod record;
+pub mod replay;
+
+pub use hunt::hunt_main;
+pub use replay::replay_main;
 
 /// Which Raft implementation a tool runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,18 +40,25 @@ pub enum Implementation {
     Reference,
     /// [`tester::controls::Canary`] over the reference: deliberately broken.
     Canary,
+    /// Another crate's Raft, hunted or replayed through [`hunt_main`] and [`replay_main`] in
+    /// that crate's own binaries: its type name (`my_raft::MyRaft`).
+    Own(&'static str),
 }
 
 impl Implementation {
-    /// `"reference"` or `"canary"`, as in result files.
+    /// `"reference"`, `"canary"` or the type name, as in result files.
     pub fn as_str(self) -> &'static str {
         match self {
             Implementation::Reference => "reference",
             Implementation::Canary => "canary",
+            Implementation::Own(name) => name,
         }
     }
 
-    /// The command that replays `test` on `seed` with debug logs and a trace.
+    /// The command that replays `test` on `seed` with debug logs and a trace, runnable from
+    /// the current directory: this repository's `scripts/replay` wrapper (as a path relative
+    /// to the current directory when it is below it, else absolute); for [`Own`](Self::Own),
+    /// the `replay` binary of the crate that runs the hunt.
     pub fn replay_command(self, test: &str, seed: u64, determinism: bool) -> String {
         let env = if determinism {
             "LAB_CHECK_DETERMINISM=1 "
@@ -47,22 +66,30 @@ impl Implementation {
             ""
         };
         match self {
-            Implementation::Reference => format!("{env}scripts/replay {test} {seed}"),
-            Implementation::Canary => format!("{env}scripts/replay --canary {test} {seed}"),
+            Implementation::Reference => format!("{env}{} {test} {seed}", paths::replay_wrapper()),
+            Implementation::Canary => {
+                format!("{env}{} --canary {test} {seed}", paths::replay_wrapper())
+            }
+            Implementation::Own(_) => format!("{env}{} {test} {seed}", paths::own_replay()),
         }
     }
 
-    /// The `cargo test` line that reruns `test` on `seed`, where there is one (the canary
-    /// has no `#[test]`s).
+    /// The `cargo test` line that reruns `test` on `seed`, where there is one: only for the
+    /// reference (the canary has no `#[test]`s, and where another crate's `#[test]`s live is
+    /// that crate's business). Outside this workspace the line first changes into it.
     pub fn cargo_command(self, test: &str, seed: u64, determinism: bool) -> Option<String> {
-        match self {
-            Implementation::Reference if determinism => Some(format!(
+        let command = match self {
+            Implementation::Reference if determinism => format!(
                 "LAB_CHECK_DETERMINISM=1 {}",
                 tester::replay_command(test, seed)
-            )),
-            Implementation::Reference => Some(tester::replay_command(test, seed)),
-            Implementation::Canary => None,
-        }
+            ),
+            Implementation::Reference => tester::replay_command(test, seed),
+            Implementation::Canary | Implementation::Own(_) => return None,
+        };
+        Some(match paths::workspace_root_if_outside() {
+            Some(root) => format!("(cd {} && {command})", paths::quote(&root)),
+            None => command,
+        })
     }
 }
 

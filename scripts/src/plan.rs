@@ -91,6 +91,36 @@ pub fn shard_seeds(first: u64, count: u64, shard: Shard) -> impl Iterator<Item =
         .step_by(usize::try_from(shard.count).unwrap_or(usize::MAX))
 }
 
+/// `--seeds N`: at least 1, since a hunt of no seeds would run nothing and look like a
+/// success.
+pub fn parse_seeds(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("a hunt needs at least 1 seed: 0 seeds would run nothing".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a number of seeds: {e}")),
+    }
+}
+
+/// Why a hunt of `count` seeds from `first` gives shard `shard` no seed at all, if it does.
+/// Such a hunt would run nothing and look like a success, so the hunt refuses it.
+pub fn no_seeds(first: u64, count: u64, shard: Shard) -> Option<String> {
+    if shard_seeds(first, count, shard).next().is_some() {
+        return None;
+    }
+    Some(if count == 0 {
+        "--seeds 0 selects no runs".to_owned()
+    } else if shard.index >= count {
+        format!(
+            "shard {shard} has no seeds: --seeds {count} gives a seed only to shards 0/{n} … \
+             {}/{n}; use at most {count} shards, or --seeds {n} or more",
+            count - 1,
+            n = shard.count
+        )
+    } else {
+        format!("--first-seed {first} leaves no room for {count} seed(s) below 2^64")
+    })
+}
+
 /// Runs already done (from a resumed result file): one bit per (test, seed offset).
 #[derive(Clone, Debug, Default)]
 pub struct Done {
@@ -186,6 +216,16 @@ mod tests {
         assert!("3/3".parse::<Shard>().unwrap_err().contains("count from 0"));
         assert!("1".parse::<Shard>().is_err());
         assert!("0/0".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn an_empty_shard_is_named() {
+        assert_eq!(no_seeds(1, 2, "1/3".parse().unwrap()), None);
+        let empty = no_seeds(1, 2, "2/3".parse().unwrap()).unwrap();
+        assert!(empty.starts_with("shard 2/3 has no seeds"), "{empty}");
+        assert!(empty.contains("at most 2 shards"), "{empty}");
+        assert!(no_seeds(1, 0, Shard::default()).is_some());
+        assert!(no_seeds(u64::MAX, 1, Shard::default()).is_some());
     }
 
     #[test]

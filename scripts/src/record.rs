@@ -193,6 +193,19 @@ impl Summary {
         rows
     }
 
+    /// The heading of [`failure_list`](Self::failure_list): `failures (6):`, or, when some
+    /// are not listed, `failures (first 50 of 100, up to 25 per test):`.
+    pub fn failure_header(&self) -> String {
+        let (listed, failed) = (self.failures.len() as u64, self.failed());
+        if listed == failed {
+            format!("failures ({failed}):")
+        } else {
+            format!(
+                "failures (first {listed} of {failed}, up to {LISTED_FAILURES_PER_TEST} per test):"
+            )
+        }
+    }
+
     /// The failures, sorted by test (table order) and seed, one block each with its replay.
     pub fn failure_list(&self) -> String {
         let position = |test: &str| self.order.iter().position(|t| t == test);
@@ -357,6 +370,26 @@ mod tests {
             summary.failure_list(),
             "FAIL b_2a seed 2 [failed-check at 12.345s]: term 3 has 2 (>1) leaders\n    \
              replay: scripts/replay b_2a 2\n"
+        );
+    }
+
+    #[test]
+    fn the_failure_header_counts_every_failure_not_only_the_listed_ones() {
+        let mut summary = Summary::new(vec!["a_2a".into(), "b_2a".into()]);
+        summary.add(&record("a_2a", 1, false, 1.0));
+        assert_eq!(summary.failure_header(), "failures (1):");
+        for seed in 2..=40 {
+            summary.add(&record("a_2a", seed, false, 1.0));
+        }
+        summary.add(&record("b_2a", 1, false, 1.0));
+        assert_eq!(
+            summary.failure_header(),
+            "failures (first 26 of 41, up to 25 per test):"
+        );
+        assert!(
+            summary
+                .failure_list()
+                .contains("... and 15 more failure(s) of a_2a not listed")
         );
     }
 

@@ -1,5 +1,6 @@
 //! The hunt and the determinism check against implementations that misbehave on purpose: one
-//! that is nondeterministic, one whose handler never returns, one that panics.
+//! that is nondeterministic, one whose handler never returns, one that panics. Then the built
+//! binaries as a user runs them: hunts that select nothing, an interrupted hunt, merge.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -211,6 +212,110 @@ fn the_hunt_reports_nondeterminism_as_a_failure() {
             "{record:?}"
         );
         let replay = record.replay.unwrap();
-        assert!(replay.starts_with("LAB_CHECK_DETERMINISM=1 scripts/replay --canary"));
+        // Runnable from where the hunt ran: `cargo test` runs in scripts/, beside the wrapper.
+        assert!(
+            replay.starts_with("LAB_CHECK_DETERMINISM=1 ./replay --canary"),
+            "{replay}"
+        );
     }
+}
+
+/// One of this package's binaries, run in `dir` with the words of `args`: (exit status,
+/// stdout, stderr).
+fn tool(exe: &str, dir: &std::path::Path, args: &str) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new(exe)
+        .args(args.split_whitespace())
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_hunt_that_selects_no_runs_is_a_usage_error_not_a_success() {
+    let dir = scratch("empty");
+    let hunt = env!("CARGO_BIN_EXE_hunt");
+    let (code, _, stderr) = tool(hunt, &dir, "--seeds 0");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("at least 1 seed"), "{stderr}");
+    let (code, stdout, stderr) = tool(hunt, &dir, "--seeds 2 --shard 2/3");
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("shard 2/3 has no seeds"), "{stderr}");
+    assert!(!stdout.contains("passed"), "{stdout}");
+}
+
+#[test]
+fn an_interrupted_hunt_says_so_right_above_its_totals() {
+    let dir = scratch("interrupt");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hunt"))
+        .args("--plain --seeds 1000000 --jobs 1 initial_election".split(' '))
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first line is printed once the signal handler is in place.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.starts_with("hunt: "), "{first}");
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let stdout = first + &rest;
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let [.., before_last, last] = lines.as_slice() else {
+        panic!("{stdout}");
+    };
+    assert!(before_last.starts_with("interrupted: "), "{stdout}");
+    assert!(before_last.contains("not started"), "{stdout}");
+    assert!(last.ends_with(" passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn merge_keeps_each_implementation_in_its_own_table() {
+    let dir = scratch("merge");
+    let hunt = env!("CARGO_BIN_EXE_hunt");
+    let reference = "--plain re_election --seeds 2 --jsonl ref.jsonl";
+    assert_eq!(tool(hunt, &dir, reference).0, Some(0));
+    let canary = "--plain --canary re_election --seeds 2 --jsonl canary.jsonl --out out";
+    assert_eq!(tool(hunt, &dir, canary).0, Some(1));
+    let merge = env!("CARGO_BIN_EXE_merge");
+    let (code, stdout, _) = tool(merge, &dir, "ref.jsonl canary.jsonl --junit all.xml");
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("=== canary: 0 passed, 2 failed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("=== reference: 2 passed, 0 failed"),
+        "{stdout}"
+    );
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("re_election_2a "))
+        .collect();
+    assert_eq!(rows.len(), 2, "one row per implementation: {stdout}");
+    assert!(stdout.ends_with("2 passed, 2 failed\n"), "{stdout}");
+    let xml = std::fs::read_to_string(dir.join("all.xml")).unwrap();
+    assert!(xml.contains("<testsuite name=\"hunt (canary)\""), "{xml}");
+    assert!(
+        xml.contains("<testsuite name=\"hunt (reference)\""),
+        "{xml}"
+    );
+
+    std::fs::write(dir.join("empty.jsonl"), "").unwrap();
+    let (code, _, stderr) = tool(merge, &dir, "empty.jsonl");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no runs"), "{stderr}");
 }

@@ -1,7 +1,6 @@
 //! `scripts/hunt [FILTER...] --seeds N`: many seeds of the lab tests in parallel; every
-//! failure reported with its replay. See `scripts/README.md` and `--help`.
-
-use clap::Parser;
+//! failure reported with its replay. See `scripts/README.md` and `--help`; the code is
+//! [`scripts::hunt`].
 
 /// Simulations spend about half their time allocating and freeing small buffers (encoded
 /// messages, log copies); with mimalloc a hunt runs about 1.4x as many seeds per second as
@@ -9,8 +8,8 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() {
-    let code = scripts::hunt::main(scripts::hunt::HuntArgs::parse());
-    // Exit without joining: a hung run's abandoned thread may still be spinning.
-    std::process::exit(code);
+/// Returning from `main` ends the process without joining threads: a hung run's abandoned
+/// thread may still be spinning.
+fn main() -> std::process::ExitCode {
+    scripts::hunt::reference_main()
 }

@@ -1,9 +1,14 @@
 //! `scripts/merge FILES...`: combines the JSON Lines result files of hunt shards into one
-//! failure list, one table and the line `N passed, M failed`; exits non-zero on failures.
+//! failure list and one table per implementation (reference, canary, a student's Raft: never
+//! mixed in one row), then the line `N passed, M failed` over all of them; exits non-zero on
+//! failures, and with 2 when the files hold no run at all.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Parser;
+use scripts::junit::{self, Suite};
 use scripts::record::{Summary, read_jsonl};
 
 /// Combine the --jsonl result files of hunt shards into one report.
@@ -18,25 +23,25 @@ struct Args {
     junit: Option<PathBuf>,
 }
 
-fn main() {
+fn main() -> ExitCode {
     let args = Args::parse();
-    std::process::exit(match merge(&args) {
-        Ok(code) => code,
+    match merge(&args) {
+        Ok(code) => ExitCode::from(code),
         Err(message) => {
             eprintln!("merge: {message}");
-            2
+            ExitCode::from(2)
         }
-    });
+    }
 }
 
-fn merge(args: &Args) -> Result<i32, String> {
-    let order = tester::registry::all::<scripts::Reference>()
+fn merge(args: &Args) -> Result<u8, String> {
+    let order: Vec<String> = tester::registry::all::<scripts::Reference>()
         .iter()
         .map(|case| case.name.to_owned())
         .collect();
-    let mut summary = Summary::new(order);
-    let mut seen = std::collections::BTreeSet::new();
-    let mut implementations = std::collections::BTreeSet::new();
+    // One summary per implementation: a canary's failures must not mix with the reference's.
+    let mut summaries: BTreeMap<String, Summary> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
     let mut duplicates = 0u64;
     for path in &args.files {
         for record in read_jsonl(path)? {
@@ -49,34 +54,55 @@ fn merge(args: &Args) -> Result<i32, String> {
                 duplicates += 1;
                 continue;
             }
-            implementations.insert(record.implementation.clone());
-            summary.add(&record);
+            summaries
+                .entry(record.implementation.clone())
+                .or_insert_with(|| Summary::new(order.clone()))
+                .add(&record);
         }
     }
-    let implementations: Vec<String> = implementations.into_iter().collect();
+    let runs: u64 = summaries.values().map(Summary::runs).sum();
+    if runs == 0 {
+        return Err(format!(
+            "the {} file(s) hold no runs: nothing to merge",
+            args.files.len()
+        ));
+    }
+    let names: Vec<&str> = summaries.keys().map(String::as_str).collect();
     println!(
-        "merged {} file(s): {} run(s) of {}",
+        "merged {} file(s): {runs} run(s) of {}",
         args.files.len(),
-        summary.runs(),
-        if implementations.is_empty() {
-            "nothing".to_owned()
-        } else {
-            implementations.join(" and ")
-        }
+        names.join(" and ")
     );
     if duplicates > 0 {
         println!("{duplicates} duplicate run(s) (same implementation, test and seed) counted once");
     }
-    if !summary.failures.is_empty() {
-        println!("\nfailures ({}):", summary.failures.len());
-        print!("{}", summary.failure_list());
+    let several = summaries.len() > 1;
+    for (implementation, summary) in &summaries {
+        if several {
+            println!("\n=== {implementation}: {}", summary.last_line());
+        }
+        if !summary.failures.is_empty() {
+            println!("\n{}", summary.failure_header());
+            print!("{}", summary.failure_list());
+        }
+        println!();
+        print!("{}", summary.table());
     }
-    println!();
-    print!("{}", summary.table());
     if let Some(path) = &args.junit {
-        std::fs::write(path, scripts::junit::render(&summary, "hunt (merged)"))
+        let suites: Vec<Suite<'_>> = summaries
+            .iter()
+            .map(|(implementation, summary)| Suite {
+                name: format!("hunt ({implementation})"),
+                summary,
+            })
+            .collect();
+        std::fs::write(path, junit::render("hunt (merged)", &suites, None))
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    println!("{}", summary.last_line());
-    Ok(i32::from(summary.failed() > 0))
+    let failed: u64 = summaries.values().map(Summary::failed).sum();
+    if several {
+        println!("\nall implementations together:");
+    }
+    println!("{} passed, {failed} failed", runs - failed);
+    Ok(u8::from(failed > 0))
 }

@@ -1,0 +1,185 @@
+//! `scripts/replay TEST SEED`: reruns one run of one test with debug logging (`RUST_LOG`,
+//! default `debug`, every line prefixed with virtual time and node), prints the Go lines,
+//! writes the trace and prints the fingerprint.
+//!
+//! Entry points: [`reference_main`] is `scripts/replay` (the reference, or `--canary`);
+//! [`replay_main`] replays any [`RaftNode`], from a binary in the crate that implements it.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use raft::RaftNode;
+use tester::trace::Trace;
+use tester::{RunOptions, TestCase, determinism, run_case};
+
+use crate::{CanaryRaft, Implementation, Reference};
+
+/// Rerun one test on one seed, with debug logs and a trace of every event.
+#[derive(Parser, Debug)]
+#[command(
+    name = "replay",
+    after_help = "Examples:\n  \
+        scripts/replay figure_8_unreliable_2c 4711\n  \
+        RUST_LOG=info scripts/replay --trace /tmp/t.trace backup_2b 12 2>log.txt\n  \
+        scripts/replay --canary re_election_2a 1"
+)]
+pub struct ReplayArgs {
+    /// The test (its full name, or a part of it that only one test has).
+    pub test: String,
+    /// The seed.
+    pub seed: u64,
+    /// Replay on the deliberately broken canary instead of the reference (scripts/replay only).
+    #[arg(long)]
+    pub canary: bool,
+    /// Where to write the trace [default: replay-TEST-SEED.trace].
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Write no trace.
+    #[arg(long, conflicts_with = "trace")]
+    pub no_trace: bool,
+    /// Run the seed twice and compare event by event (also: LAB_CHECK_DETERMINISM=1).
+    #[arg(long)]
+    pub check_determinism: bool,
+}
+
+/// `scripts/replay`: parses the arguments and replays on the reference, or on the canary with
+/// `--canary`. Exit status 0 if the run passed, 1 if it failed, 2 after a usage error.
+pub fn reference_main() -> ExitCode {
+    let args = ReplayArgs::parse();
+    crate::logging::init_stderr();
+    exit_code(if args.canary {
+        run::<CanaryRaft>(&args, Implementation::Canary)
+    } else {
+        run::<Reference>(&args, Implementation::Reference)
+    })
+}
+
+/// Replay on your own Raft: the whole of a `src/bin/replay.rs` in the crate that implements
+/// it, with the same options and output as `scripts/replay` (see `scripts/README.md`). The
+/// replay commands that [`crate::hunt_main`] prints run it.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     scripts::replay_main::<raft::Reference>() // your type here: my_raft::MyRaft
+/// }
+/// ```
+pub fn replay_main<R: RaftNode>() -> ExitCode {
+    let args = ReplayArgs::parse();
+    if args.canary {
+        eprintln!(
+            "replay: --canary replays this repository's canary (a broken reference), not your \
+             Raft; run it with scripts/replay --canary"
+        );
+        return ExitCode::from(2);
+    }
+    crate::logging::init_stderr();
+    let implementation = Implementation::Own(std::any::type_name::<R>());
+    exit_code(run::<R>(&args, implementation))
+}
+
+fn exit_code(result: Result<u8, String>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("replay: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn find<R: RaftNode>(name: &str) -> Result<TestCase<R>, String> {
+    let all = tester::registry::all::<R>();
+    if let Some(case) = all.iter().find(|case| case.name == name) {
+        return Ok(*case);
+    }
+    let matching: Vec<&TestCase<R>> = all.iter().filter(|c| c.name.contains(name)).collect();
+    match matching.as_slice() {
+        [case] => Ok(**case),
+        [] => Err(format!(
+            "no test is called {name:?}; the tests are: {}",
+            all.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+        )),
+        several => Err(format!(
+            "{name:?} matches several tests: {}",
+            several
+                .iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Replays `args.test` on `args.seed` over `R`, named `implementation` in the output. Returns
+/// the exit status (0: the run passed), or a usage error.
+pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Result<u8, String> {
+    let case = find::<R>(&args.test)?;
+    let trace_path = (!args.no_trace).then(|| {
+        args.trace
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("replay-{}-{}.trace", case.name, args.seed)))
+    });
+    let (observer, trace_handle) = match &trace_path {
+        Some(path) => {
+            let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let (trace, handle) = Trace::to_writer(Box::new(BufWriter::new(file)));
+            let trace: Box<dyn labrpc::Observer> = Box::new(trace.decoding::<R>());
+            (Some(trace), Some(handle))
+        }
+        None => (None, None),
+    };
+    let options = RunOptions {
+        echo: true,
+        observer,
+    };
+    let check = args.check_determinism || determinism::enabled();
+    let (report, mismatch) = if check {
+        determinism::run_twice(&case, args.seed, options)
+    } else {
+        (run_case(&case, args.seed, options), None)
+    };
+    let trace_result = trace_handle.map(|handle| handle.finish());
+    println!();
+    match &report.result {
+        Ok(_) => println!(
+            "PASS {} seed {} on {}",
+            case.name,
+            args.seed,
+            implementation.as_str()
+        ),
+        Err(failure) => println!(
+            "FAIL {} seed {} on {}: {failure}",
+            case.name,
+            args.seed,
+            implementation.as_str()
+        ),
+    }
+    println!(
+        "fingerprint {:016x}, {} events, {} virtual",
+        report.fingerprint,
+        report.events,
+        labrpc::SimTime::from_millis(report.virtual_ms)
+    );
+    if check {
+        match &mismatch {
+            None => println!(
+                "deterministic: a second run gave the same {} events",
+                report.events
+            ),
+            Some(mismatch) => println!("{mismatch}"),
+        }
+    }
+    if let Some(path) = &trace_path {
+        if let Some(Err(e)) = trace_result {
+            return Err(format!("writing the trace {}: {e}", path.display()));
+        }
+        println!("trace: {}", path.display());
+    }
+    if let Some(cargo) = implementation.cargo_command(case.name, args.seed, check) {
+        println!("cargo: {cargo}");
+    }
+    Ok(u8::from(!report.passed() || mismatch.is_some()))
+}
