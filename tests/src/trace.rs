@@ -223,8 +223,22 @@ fn write_event(
             what,
             target,
             value,
-        } => write!(out, "network  {what} target={target} value={value}"),
+        } => write!(out, "network  {}", describe_change(what, target, value)),
     };
+}
+
+/// A network change in its own words: `connect end=3 -> S0`, `enable end=3 off`,
+/// `reliable off`, `add_server S2#3`, `delete_server S2`.
+fn describe_change(what: &str, target: u64, value: u64) -> String {
+    let on_off = if value == 0 { "off" } else { "on" };
+    match what {
+        "connect" => format!("connect end={target} -> S{value}"),
+        "enable" => format!("enable end={target} {on_off}"),
+        "reliable" | "long_delays" | "long_reordering" => format!("{what} {on_off}"),
+        "add_server" => format!("add_server S{target}#{value}"),
+        "delete_server" => format!("delete_server S{target}"),
+        _ => format!("{what} target={target} value={value}"),
+    }
 }
 
 #[cfg(test)]
