@@ -4,17 +4,11 @@
 //! at the same virtual instant (by the driver or by client nodes), and sleeps are virtual time.
 //! Every test runs on a fixed seed, so a failure replays exactly.
 
-use labrpc::{Caller, FailReason, Sim, SimTime};
+use labrpc::{Caller, FailReason, SimTime};
 
-use crate::support::{Driver, Junk, Log, Recorder, Rep, Req, TestNode, link};
-
-const SERVER: usize = 0;
-
-fn sim_with_server(seed: u64) -> Sim<TestNode> {
-    let mut sim = Sim::new(seed);
-    sim.add_server(SERVER, TestNode::server());
-    sim
-}
+use crate::support::{
+    Driver, Junk, Log, Recorder, Rep, Req, SERVER, TestNode, link, sim_with_server,
+};
 
 /// Go's TestBasic: an int argument answered with a string, a string argument answered with an
 /// int. On a reliable network a call completes in zero virtual time.

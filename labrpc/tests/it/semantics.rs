@@ -3,15 +3,7 @@
 use labrpc::{Caller, FailReason, Sim, SimTime, Stepped};
 use proptest::prelude::*;
 
-use crate::support::{Driver, Recorder, Req, TestNode, link};
-
-const SERVER: usize = 0;
-
-fn sim_with_server(seed: u64) -> Sim<TestNode> {
-    let mut sim = Sim::new(seed);
-    sim.add_server(SERVER, TestNode::server());
-    sim
-}
+use crate::support::{Driver, Recorder, Req, SERVER, TestNode, link, sim_with_server};
 
 /// `total_rpcs` counts every call that entered the network: delivered, unreachable
 /// (disabled, unconnected, deleted), dropped and rejected alike.

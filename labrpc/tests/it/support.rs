@@ -380,3 +380,13 @@ impl Observer for Recorder {
         }
     }
 }
+
+/// The server number of the single server in most tests.
+pub const SERVER: usize = 0;
+
+/// A simulation with one test server registered as [`SERVER`].
+pub fn sim_with_server(seed: u64) -> Sim<TestNode> {
+    let mut sim = Sim::new(seed);
+    sim.add_server(SERVER, TestNode::server());
+    sim
+}
