@@ -38,22 +38,16 @@ use crate::registry::{Part, TestCase, case};
 ///   per entry).
 pub const MAX_LOG_SIZE_BYTES: usize = 2000;
 
-/// Go's `snapcommon(t, name, disconnect, reliable, crash)`: 30 rounds of taking a follower (or,
+/// Go's `snapcommon(t, name, disconnect, reliable, crash)`, without `reliable`: 30 rounds of taking a follower (or,
 /// every third round, the leader) away by disconnection or crash, piling commands onto the
 /// remaining pair so that snapshots are taken, checking the persisted log stays small, then
 /// bringing the victim back, which may need an InstallSnapshot to catch up.
 ///
-/// In Go, `reliable` goes to `make_config`; here the test case's `unreliable` flag already did
-/// that, and `reliable` is set again (a no-op when the two agree) so the call reads as Go's.
-pub async fn snap_common<R: RaftNode>(
-    cfg: Config<R>,
-    disconnect: bool,
-    reliable: bool,
-    crash: bool,
-) -> TestResult {
+/// In Go, `reliable` only goes to `make_config`; here the test case's `unreliable` flag does
+/// that (see [`cases`]).
+pub async fn snap_common<R: RaftNode>(cfg: Config<R>, disconnect: bool, crash: bool) -> TestResult {
     const ITERS: usize = 30;
     let servers = cfg.n();
-    cfg.set_unreliable(!reliable);
 
     cfg.one(int_command(cfg.rand_int()), servers, true).await?;
     let mut leader1 = cfg.check_one_leader().await?;
@@ -117,7 +111,7 @@ pub async fn snap_common<R: RaftNode>(
 /// trimming are exercised.
 pub async fn snapshot_basic_2d<R: RaftNode>(cfg: Config<R>) -> TestResult {
     cfg.begin("Test (2D): snapshots basic");
-    snap_common(cfg.clone(), false, true, false).await?;
+    snap_common(cfg.clone(), false, false).await?;
     cfg.end()
 }
 
@@ -125,14 +119,14 @@ pub async fn snapshot_basic_2d<R: RaftNode>(cfg: Config<R>) -> TestResult {
 /// InstallSnapshot.
 pub async fn snapshot_install_2d<R: RaftNode>(cfg: Config<R>) -> TestResult {
     cfg.begin("Test (2D): install snapshots (disconnect)");
-    snap_common(cfg.clone(), true, true, false).await?;
+    snap_common(cfg.clone(), true, false).await?;
     cfg.end()
 }
 
 /// `Test (2D): install snapshots (disconnect+unreliable)`: as above, on an unreliable network.
 pub async fn snapshot_install_unreliable_2d<R: RaftNode>(cfg: Config<R>) -> TestResult {
     cfg.begin("Test (2D): install snapshots (disconnect+unreliable)");
-    snap_common(cfg.clone(), true, false, false).await?;
+    snap_common(cfg.clone(), true, false).await?;
     cfg.end()
 }
 
@@ -140,14 +134,14 @@ pub async fn snapshot_install_unreliable_2d<R: RaftNode>(cfg: Config<R>) -> Test
 /// catches up.
 pub async fn snapshot_install_crash_2d<R: RaftNode>(cfg: Config<R>) -> TestResult {
     cfg.begin("Test (2D): install snapshots (crash)");
-    snap_common(cfg.clone(), false, true, true).await?;
+    snap_common(cfg.clone(), false, true).await?;
     cfg.end()
 }
 
 /// `Test (2D): install snapshots (unreliable+crash)`: as above, on an unreliable network.
 pub async fn snapshot_install_uncrash_2d<R: RaftNode>(cfg: Config<R>) -> TestResult {
     cfg.begin("Test (2D): install snapshots (unreliable+crash)");
-    snap_common(cfg.clone(), false, false, true).await?;
+    snap_common(cfg.clone(), false, true).await?;
     cfg.end()
 }
 
