@@ -32,7 +32,10 @@ pub fn show_command(bytes: &[u8]) -> String {
     match labgob::decode(bytes) {
         Ok(TestCommand::Int(value)) => value.to_string(),
         Ok(TestCommand::Str(s)) if s.len() <= 40 => s,
-        Ok(TestCommand::Str(s)) => format!("{}…({} chars)", &s[..20], s.len()),
+        Ok(TestCommand::Str(s)) => {
+            let head: String = s.chars().take(20).collect();
+            format!("{head}…({} chars)", s.chars().count())
+        }
         Err(_) => format!("<{} bytes>", bytes.len()),
     }
 }

@@ -255,7 +255,7 @@ impl<R: RaftNode> Config<R> {
     }
 
     /// Go's `start1(i, applier)`: crash, then boot a fresh node from `i`'s persister with new
-    /// ends (disabled until [`Config::connect`]). In 2D, ingests the saved snapshot first.
+    /// ends (disabled until [`Config::connect`]). If a snapshot was saved, ingests it first.
     pub fn start1(&self, i: usize) -> TestResult {
         self.crash1(i);
         let mut guard = self.state();
@@ -272,8 +272,7 @@ impl<R: RaftNode> Config<R> {
             .persister(i)
             .map(|p| p.snapshot().to_vec())
             .unwrap_or_default();
-        if state.snapshot
-            && !snapshot.is_empty()
+        if !snapshot.is_empty()
             && let Err(message) = state.ingest_snap(i, &snapshot, None)
         {
             let now = state.sim.now();
@@ -583,6 +582,11 @@ impl<R: RaftNode> Config<R> {
 
     /// Go's `end()`: checks the time limit and prints the `  ... Passed --` line.
     pub fn end(&self) -> TestResult {
+        // An applier failure raised during this task's last step ends the run: never print
+        // `Passed` over it.
+        if let Some(failure) = self.state().fatal.clone() {
+            return Err(failure);
+        }
         self.check_timeout()?;
         let stats = self.stats();
         let seed = self.state().seed;
@@ -696,6 +700,11 @@ impl<R: RaftNode> State<R> {
             }
         }
         let prev_ok = index > 0 && self.logs[i].get(index - 1).is_some();
+        if index > 1 && !prev_ok {
+            // An error follows (apply out of order); storing a wild index could only exhaust
+            // memory on the way.
+            return Ok(false);
+        }
         self.logs[i].insert(index, command);
         self.max_index = self.max_index.max(index);
         Ok(prev_ok)
@@ -743,10 +752,17 @@ impl<R: RaftNode> Future for Sleep<R> {
             }
             return Poll::Pending;
         }
+        let now = self.cfg.now();
+        if now >= self.deadline {
+            // Created earlier and first awaited after its deadline.
+            return Poll::Ready(());
+        }
         self.registered = true;
         let task = self.cfg.executor().borrow().current();
-        let delay_ms = self.deadline.millis_since(self.cfg.now());
-        self.cfg.state().sim.schedule_wake(delay_ms, task as u64);
+        self.cfg
+            .state()
+            .sim
+            .schedule_wake(self.deadline.millis_since(now), task as u64);
         Poll::Pending
     }
 }

@@ -114,7 +114,11 @@ impl<T> Future for JoinHandle<T> {
             return Poll::Ready(value);
         }
         let mut exec = self.executor.borrow_mut();
-        assert!(!exec.is_done(self.task), "JoinHandle awaited twice");
+        if exec.is_done(self.task) {
+            // Done without a value: the task failed, and its stored failure ends the run
+            // before this task is polled again.
+            return Poll::Pending;
+        }
         let me = exec.current();
         exec.wait_for(self.task, me);
         Poll::Pending
