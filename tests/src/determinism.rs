@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
-use labrpc::{CallId, Caller, EndId, EventRecord, FailReason, Fingerprint, Observer, SimTime};
+use labrpc::{EventRecord, Fingerprint, Observer, SimTime};
 use raft::RaftNode;
 
 use crate::registry::TestCase;
@@ -129,11 +129,11 @@ pub fn run_twice<R: RaftNode>(
         Some((Some(index), at, first_desc, Some(second_desc)))
     } else if comparison.next < comparison.first.len() {
         // The second run ended early: the first run's next event is the first difference.
-        let (at, event, _) = comparison.first[comparison.next];
+        let (at, line, _) = &comparison.first[comparison.next];
         Some((
             Some(comparison.next as u64),
-            (Some(at), None),
-            Some(event.describe(at)),
+            (Some(*at), None),
+            Some(line.clone()),
             None,
         ))
     } else if first.fingerprint != second.fingerprint
@@ -160,126 +160,9 @@ pub fn run_twice<R: RaftNode>(
     (first, mismatch)
 }
 
-/// An event without its payloads: what is kept of each event of the first run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Compact {
-    Send {
-        call: CallId,
-        caller: Caller,
-        end: EndId,
-        len: usize,
-    },
-    Handle {
-        call: CallId,
-        server: usize,
-    },
-    Outcome {
-        call: CallId,
-        caller: Caller,
-        reply: Result<usize, FailReason>,
-    },
-    Timer {
-        server: usize,
-        timer: labrpc::TimerId,
-    },
-    Wake {
-        token: u64,
-    },
-    External {
-        server: usize,
-        what: &'static str,
-    },
-    NetworkChange {
-        what: &'static str,
-        target: u64,
-        value: u64,
-    },
-}
-
-impl Compact {
-    fn of(event: &EventRecord<'_>) -> Compact {
-        match *event {
-            EventRecord::Send {
-                call,
-                caller,
-                end,
-                args,
-            } => Compact::Send {
-                call,
-                caller,
-                end,
-                len: args.len(),
-            },
-            EventRecord::Handle { call, server } => Compact::Handle { call, server },
-            EventRecord::Outcome {
-                call,
-                caller,
-                reply,
-            } => Compact::Outcome {
-                call,
-                caller,
-                reply: reply.map(<[u8]>::len),
-            },
-            EventRecord::Timer { server, timer } => Compact::Timer { server, timer },
-            EventRecord::Wake { token } => Compact::Wake { token },
-            EventRecord::External { server, what } => Compact::External { server, what },
-            EventRecord::NetworkChange {
-                what,
-                target,
-                value,
-            } => Compact::NetworkChange {
-                what,
-                target,
-                value,
-            },
-        }
-    }
-
-    /// The trace line of this event, payloads shown by size only.
-    fn describe(self, at: SimTime) -> String {
-        let zeros = vec![0u8; self.payload_len()];
-        let event = match self {
-            Compact::Send {
-                call, caller, end, ..
-            } => EventRecord::Send {
-                call,
-                caller,
-                end,
-                args: &zeros,
-            },
-            Compact::Handle { call, server } => EventRecord::Handle { call, server },
-            Compact::Outcome {
-                call,
-                caller,
-                reply,
-            } => EventRecord::Outcome {
-                call,
-                caller,
-                reply: reply.map(|_| &zeros[..]),
-            },
-            Compact::Timer { server, timer } => EventRecord::Timer { server, timer },
-            Compact::Wake { token } => EventRecord::Wake { token },
-            Compact::External { server, what } => EventRecord::External { server, what },
-            Compact::NetworkChange {
-                what,
-                target,
-                value,
-            } => EventRecord::NetworkChange {
-                what,
-                target,
-                value,
-            },
-        };
-        crate::trace::describe(at, &event)
-    }
-
-    fn payload_len(self) -> usize {
-        match self {
-            Compact::Send { len, .. } | Compact::Outcome { reply: Ok(len), .. } => len,
-            _ => 0,
-        }
-    }
-}
+/// What is kept of each event of the first run: its time, its trace line (payloads shown
+/// by size only, as `trace::describe` prints them) and its hash (payloads included).
+type Recorded = (SimTime, String, u64);
 
 /// The hash of one event, payloads included.
 fn event_hash(at: SimTime, event: &EventRecord<'_>) -> u64 {
@@ -290,14 +173,16 @@ fn event_hash(at: SimTime, event: &EventRecord<'_>) -> u64 {
 
 /// Records the first run: `(time, compact event, hash)` per event.
 struct Recorder {
-    events: Rc<RefCell<Vec<(SimTime, Compact, u64)>>>,
+    events: Rc<RefCell<Vec<Recorded>>>,
 }
 
 impl Observer for Recorder {
     fn on_event(&mut self, at: SimTime, event: &EventRecord<'_>) {
-        self.events
-            .borrow_mut()
-            .push((at, Compact::of(event), event_hash(at, event)));
+        self.events.borrow_mut().push((
+            at,
+            crate::trace::describe(at, event),
+            event_hash(at, event),
+        ));
     }
 }
 
@@ -310,7 +195,7 @@ type FirstDifference = (
 );
 
 struct Comparison {
-    first: Vec<(SimTime, Compact, u64)>,
+    first: Vec<Recorded>,
     next: usize,
     mismatch: Option<FirstDifference>,
 }
@@ -327,15 +212,15 @@ impl Observer for Comparer {
         let index = comparison.next;
         comparison.next += 1;
         let hash = event_hash(at, event);
-        let expected = comparison.first.get(index).copied();
-        if expected.is_some_and(|(_, _, first_hash)| first_hash == hash) {
+        let expected = comparison.first.get(index);
+        if expected.is_some_and(|(_, _, first_hash)| *first_hash == hash) {
             return;
         }
         let second = describe_with_hash(crate::trace::describe(at, event), hash);
         let (first_at, first) = match expected {
-            Some((first_at, compact, first_hash)) => (
-                Some(first_at),
-                Some(describe_with_hash(compact.describe(first_at), first_hash)),
+            Some((first_at, line, first_hash)) => (
+                Some(*first_at),
+                Some(describe_with_hash(line.clone(), *first_hash)),
             ),
             None => (None, None),
         };
@@ -360,6 +245,7 @@ impl Observer for Tee {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use labrpc::{CallId, Caller, EndId};
 
     fn send(args: &[u8]) -> EventRecord<'_> {
         EventRecord::Send {
