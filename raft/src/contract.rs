@@ -34,6 +34,8 @@ use rand_core::RngCore;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::view::RaftView;
+
 /// An RPC message type: serde-encodable, comparable (the tester checks in debug builds that
 /// every value survives an encode/decode round trip), printable.
 pub trait Message: Serialize + DeserializeOwned + PartialEq + Debug + 'static {}
@@ -77,42 +79,6 @@ pub struct Init {
     pub raft_state: Vec<u8>,
     /// The snapshot last persisted (empty if none).
     pub snapshot: Vec<u8>,
-}
-
-/// A read-only view of a node's Raft state, for checkers and traces.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RaftView {
-    /// `currentTerm`.
-    pub term: u64,
-    /// `votedFor` in the current term.
-    pub voted_for: Option<usize>,
-    /// Whether the node believes it is the leader.
-    pub is_leader: bool,
-    /// `commitIndex`.
-    pub commit_index: u64,
-    /// Index of the last entry covered by the snapshot (0 if none).
-    pub snapshot_index: u64,
-    /// Term of that entry (0 if none).
-    pub snapshot_term: u64,
-    /// Terms of the log entries after the snapshot: `log_terms[k]` is the term of index
-    /// `snapshot_index + 1 + k`.
-    pub log_terms: Vec<u64>,
-}
-
-impl RaftView {
-    /// Index of the last log entry (the snapshot's if the log is empty).
-    pub fn last_log_index(&self) -> u64 {
-        self.snapshot_index + self.log_terms.len() as u64
-    }
-
-    /// Term of the entry at `index`, if the view still has it.
-    pub fn term_at(&self, index: u64) -> Option<u64> {
-        if index == self.snapshot_index {
-            return Some(self.snapshot_term);
-        }
-        let offset = index.checked_sub(self.snapshot_index + 1)?;
-        self.log_terms.get(usize::try_from(offset).ok()?).copied()
-    }
 }
 
 /// The tester's side of a [`Context`]. Implemented by the tester's host (and by test doubles);
@@ -210,7 +176,7 @@ impl<'a, Request> Context<'a, Request> {
 /// applies at once, and pings its peers on a timer.
 ///
 /// ```
-/// use raft::{ApplyMsg, Context, Init, RaftNode, RaftView, TimerId};
+/// use raft::{ApplyMsg, Context, Init, LogTerms, RaftNode, RaftView, TimerId};
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Serialize, Deserialize, PartialEq, Debug)]
@@ -272,7 +238,7 @@ impl<'a, Request> Context<'a, Request> {
 ///             term: self.term,
 ///             is_leader: true,
 ///             commit_index: self.log.len() as u64,
-///             log_terms: vec![self.term; self.log.len()],
+///             log_terms: LogTerms::repeat(self.term, self.log.len() as u64),
 ///             ..RaftView::default()
 ///         }
 ///     }
@@ -332,6 +298,12 @@ pub trait RaftNode: Sized + 'static {
         let _ = (ctx, index, snapshot);
     }
 
-    /// Read-only inspection of term, vote, log terms and commit index, for checkers.
+    /// Read-only inspection of term, vote, leadership, commit index and log terms, for the
+    /// safety checks, which call it after **every** input this node handles. [`RaftView`]
+    /// says exactly what each field must report and which check reads it. Keep it cheap:
+    /// build [`RaftView::log_terms`] from runs of equal terms (see [`LogTerms`]) if your log
+    /// is long.
+    ///
+    /// [`LogTerms`]: crate::LogTerms
     fn inspect(&self) -> RaftView;
 }

@@ -5,6 +5,8 @@
 //!   a node may ask for) and [`ApplyMsg`]. Start here.
 //! - `reference/`: [`Reference`], our Raft (Figure 2 plus snapshots), one file per concern;
 //!   its `mod.rs` has the map.
+//! - `view.rs`: [`RaftView`], what [`RaftNode::inspect`] reports for the safety checks, field
+//!   by field, and [`LogTerms`], a log's terms as runs.
 //! - `testing.rs`: [`testing::RecordingHost`], a [`Host`] that records effects, for driving a
 //!   node by hand in unit tests.
 //!
@@ -14,6 +16,8 @@
 mod contract;
 mod reference;
 pub mod testing;
+mod view;
 
-pub use contract::{ApplyMsg, Context, Host, Init, Message, RaftNode, RaftView, TimerId};
+pub use contract::{ApplyMsg, Context, Host, Init, Message, RaftNode, TimerId};
 pub use reference::Reference;
+pub use view::{LogTerms, RaftView, TermRun};

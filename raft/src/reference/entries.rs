@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::LogTerms;
+
 /// One log entry: a command for the state machine and the term when the leader received it.
 /// Its index is its position (see `RaftLog`), so it is not stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +28,9 @@ pub(super) struct Entries {
     encoded: Vec<u8>,
     /// Where each entry's encoding ends in `encoded`. Invariant: as long as `entries`.
     ends: Vec<usize>,
+    /// The entries' terms as runs, for `inspect` after every input.
+    /// Invariant: `terms` lists `entries`' terms.
+    terms: LogTerms,
 }
 
 impl From<Vec<Entry>> for Entries {
@@ -44,6 +49,11 @@ impl Entries {
         &self.entries
     }
 
+    /// Their terms, as runs.
+    pub(super) fn terms(&self) -> &LogTerms {
+        &self.terms
+    }
+
     /// Their encodings, one after another.
     pub(super) fn encoded(&self) -> &[u8] {
         &self.encoded
@@ -53,6 +63,7 @@ impl Entries {
         let bytes = labgob::encode(&entry).unwrap_or_else(|error| panic!("{error}"));
         self.encoded.extend_from_slice(&bytes);
         self.ends.push(self.encoded.len());
+        self.terms.push(entry.term);
         self.entries.push(entry);
     }
 
@@ -60,6 +71,7 @@ impl Entries {
     pub(super) fn truncate(&mut self, len: usize) {
         self.entries.truncate(len);
         self.ends.truncate(len);
+        self.terms.truncate(len as u64);
         self.encoded
             .truncate(self.ends.last().copied().unwrap_or(0));
     }
@@ -72,6 +84,7 @@ impl Entries {
         let removed_bytes = self.ends[count - 1];
         self.entries.drain(..count);
         self.ends.drain(..count);
+        self.terms.remove_first(count as u64);
         self.encoded.drain(..removed_bytes);
         for end in &mut self.ends {
             *end -= removed_bytes;
@@ -145,6 +158,8 @@ mod tests {
         }
         assert_eq!(entries.encoded(), expected);
         assert_eq!(entries.ends.len(), entries.entries.len());
+        let terms: LogTerms = entries.as_slice().iter().map(|entry| entry.term).collect();
+        assert_eq!(entries.terms(), &terms);
     }
 
     #[test]

@@ -44,6 +44,11 @@ impl RaftLog {
         self.entries.as_slice()
     }
 
+    /// The terms of [`RaftLog::entries`], as runs.
+    pub fn terms(&self) -> &crate::LogTerms {
+        self.entries.terms()
+    }
+
     /// The labgob encoding of [`RaftLog::entries`], element after element (without the
     /// sequence's length), kept up to date so that persisting never re-encodes the log.
     pub fn encoded_entries(&self) -> &[u8] {

@@ -182,7 +182,7 @@ impl RaftNode for Reference {
             commit_index: self.commit_index,
             snapshot_index: self.log.snapshot_index(),
             snapshot_term: self.log.snapshot_term(),
-            log_terms: self.log.entries().iter().map(|entry| entry.term).collect(),
+            log_terms: self.log.terms().clone(),
         }
     }
 }
