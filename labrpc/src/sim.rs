@@ -507,6 +507,12 @@ impl<N: Node> Sim<N> {
         self.slots.get(server)?.node.as_ref()
     }
 
+    /// The node registered as `server`, for the driver's bookkeeping on it (never an input:
+    /// use [`Sim::with_node`] to call into it).
+    pub fn node_mut(&mut self, server: usize) -> Option<&mut N> {
+        self.slots.get_mut(server)?.node.as_mut()
+    }
+
     /// Calls into a live node from the driver, outside any event (Go's tester calling `Start`
     /// or `Snapshot`). Returns `None` if the server is crashed.
     pub fn with_node<T>(

@@ -259,6 +259,11 @@ pub trait RaftNode: Sized + 'static {
 
     /// Boots a node (Go's `Make`): first start, or restart from persisted state. Must return
     /// promptly; set the first timer here.
+    ///
+    /// The safety checks also call it to boot a *shadow* of a live node from what that node
+    /// persisted, inspect it and drop it (its effects are discarded, its log lines muted):
+    /// that is how "persist before reply" is checked on any encoding. So `new` must act only
+    /// through `ctx` and `init`, never on global state.
     fn new(ctx: &mut Context<'_, Self::Request>, init: Init) -> Self;
 
     /// Handles an RPC request from a peer and returns the reply.

@@ -873,6 +873,7 @@ fn try_save_artifacts<R: RaftNode>(
             RunOptions {
                 echo: false,
                 observer: Some(Box::new(trace.decoding::<R>())),
+                ..RunOptions::default()
             },
         )
     };

@@ -60,11 +60,15 @@ impl Implementation {
     /// to the current directory when it is below it, else absolute); for [`Own`](Self::Own),
     /// the `replay` binary of the crate that runs the hunt.
     pub fn replay_command(self, test: &str, seed: u64, determinism: bool) -> String {
-        let env = if determinism {
-            "LAB_CHECK_DETERMINISM=1 "
-        } else {
-            ""
-        };
+        let env = format!(
+            "{}{}",
+            checks_env(),
+            if determinism {
+                "LAB_CHECK_DETERMINISM=1 "
+            } else {
+                ""
+            }
+        );
         match self {
             Implementation::Reference => format!("{env}{} {test} {seed}", paths::replay_wrapper()),
             Implementation::Canary => {
@@ -80,16 +84,29 @@ impl Implementation {
     pub fn cargo_command(self, test: &str, seed: u64, determinism: bool) -> Option<String> {
         let command = match self {
             Implementation::Reference if determinism => format!(
-                "LAB_CHECK_DETERMINISM=1 {}",
+                "{}LAB_CHECK_DETERMINISM=1 {}",
+                checks_env(),
                 tester::replay_command(test, seed)
             ),
-            Implementation::Reference => tester::replay_command(test, seed),
+            Implementation::Reference => {
+                format!("{}{}", checks_env(), tester::replay_command(test, seed))
+            }
             Implementation::Canary | Implementation::Own(_) => return None,
         };
         Some(match paths::workspace_root_if_outside() {
             Some(root) => format!("(cd {} && {command})", paths::quote(&root)),
             None => command,
         })
+    }
+}
+
+/// `LAB_CHECKS=off ` when this process runs without the safety checks, so that a printed
+/// command reruns what ran; empty otherwise.
+fn checks_env() -> &'static str {
+    if tester::safety::enabled_by_env() {
+        ""
+    } else {
+        "LAB_CHECKS=off "
     }
 }
 

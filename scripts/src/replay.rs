@@ -134,6 +134,7 @@ pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Re
     let options = RunOptions {
         echo: true,
         observer,
+        ..RunOptions::default()
     };
     let check = args.check_determinism || determinism::enabled();
     let (report, mismatch) = if check {

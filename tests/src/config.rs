@@ -12,12 +12,13 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use labrpc::{EndId, Observer, Sim, SimRng, SimTime};
-use raft::{ApplyMsg, RaftNode, RaftView};
+use raft::{ApplyMsg, Init, RaftNode, RaftView};
 
 use crate::command::show_command;
 use crate::exec::{Executor, JoinHandle};
 use crate::failure::{Failure, TestResult};
-use crate::host::{Outbox, RaftHost};
+use crate::host::{Outbox, RaftHost, shadow_view};
+use crate::safety::{Moment, Safety};
 
 /// Go's `RaftElectionTimeout`: the tester allows an election one second.
 pub const RAFT_ELECTION_TIMEOUT_MS: u64 = 1000;
@@ -64,6 +65,8 @@ pub(crate) struct State<R: RaftNode> {
     pub(crate) passed: Option<Stats>,
     /// Appended to the `Passed` line, so a student sees which seed passed.
     pub(crate) seed: u64,
+    /// The safety checks after every input (`None` with `LAB_CHECKS=off`).
+    safety: Option<Safety>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -91,18 +94,22 @@ impl<R: RaftNode> Clone for Config<R> {
 
 impl<R: RaftNode> Config<R> {
     /// Go's `make_config(t, n, unreliable, snapshot)`: `n` servers, booted and connected, on a
-    /// network with long delays on. All randomness comes from `seed`.
+    /// network with long delays on. All randomness comes from `seed`. The safety checks are on
+    /// unless `LAB_CHECKS=off`.
     pub fn new(seed: u64, n: usize, unreliable: bool, snapshot: bool) -> Config<R> {
-        Config::observed(seed, n, unreliable, snapshot, None)
+        let checks = crate::safety::enabled_by_env();
+        Config::observed(seed, n, unreliable, snapshot, None, checks)
     }
 
-    /// [`Config::new`] with an observer that sees every event from the first boot on.
+    /// [`Config::new`] with an observer that sees every event from the first boot on, and the
+    /// safety checks on or off.
     pub fn observed(
         seed: u64,
         n: usize,
         unreliable: bool,
         snapshot: bool,
         observer: Option<Box<dyn Observer>>,
+        safety_checks: bool,
     ) -> Config<R> {
         let mut sim = Sim::new(seed);
         if let Some(observer) = observer {
@@ -127,6 +134,7 @@ impl<R: RaftNode> Config<R> {
             echo: false,
             passed: None,
             seed,
+            safety: safety_checks.then(|| Safety::new(n, seed)),
         };
         let cfg = Config {
             state: Rc::new(RefCell::new(state)),
@@ -251,7 +259,11 @@ impl<R: RaftNode> Config<R> {
     /// Go's `crash1(i)`: disconnect, delete the server, keep its persister.
     pub fn crash1(&self, i: usize) {
         self.disconnect(i);
-        self.state().sim.delete_server(i);
+        let mut state = self.state();
+        state.sim.delete_server(i);
+        if let Some(safety) = &mut state.safety {
+            safety.on_crash(i);
+        }
     }
 
     /// Go's `start1(i, applier)`: crash, then boot a fresh node from `i`'s persister with new
@@ -278,12 +290,15 @@ impl<R: RaftNode> Config<R> {
             let now = state.sim.now();
             return Err(Failure::check(now, message));
         }
+        if let Some(safety) = &mut state.safety {
+            safety.on_boot(i, state.last_applied[i]);
+        }
         let outbox = Rc::clone(&state.outbox);
         state
             .sim
             .add_server(i, |io| RaftHost::boot(io, ends, outbox));
         drop(guard);
-        self.drain_outbox();
+        self.after_input(i);
         Ok(())
     }
 
@@ -375,7 +390,7 @@ impl<R: RaftNode> Config<R> {
                 host.input(io, |raft, ctx| raft.start(ctx, command))
             })
             .flatten();
-        self.drain_outbox();
+        self.after_input(i);
         accepted
     }
 
@@ -616,9 +631,23 @@ impl<R: RaftNode> Config<R> {
 
     // ----- appliers (Go's applier, applierSnap, checkLogs, ingestSnap) -----
 
+    /// After server `i` handled an input: its applied messages go to the appliers (Go's
+    /// checks), then the safety checks run on its state. A failure of either is fatal for the
+    /// run; the first one is kept.
+    pub(crate) fn after_input(&self, i: usize) {
+        self.drain_outbox();
+        if self.state().fatal.is_some() {
+            return;
+        }
+        let result = self.state().check_safety(i);
+        if let Err(failure) = result {
+            self.set_fatal(failure);
+        }
+    }
+
     /// Delivers every applied message waiting in the outbox to the applier, in order. A
     /// broken rule is fatal for the run (Go's `log.Fatalf("apply error: ...")`).
-    pub(crate) fn drain_outbox(&self) {
+    fn drain_outbox(&self) {
         loop {
             let next = self.state().outbox.borrow_mut().pop_front();
             let Some((i, msg)) = next else { return };
@@ -645,9 +674,48 @@ impl<R: RaftNode> Config<R> {
 }
 
 impl<R: RaftNode> State<R> {
+    /// The safety checks on server `i` after its input (nothing if it is crashed or the
+    /// checks are off).
+    fn check_safety(&mut self, i: usize) -> TestResult {
+        let Some(safety) = self.safety.as_mut() else {
+            return Ok(());
+        };
+        let Some((effects, view)) = self
+            .sim
+            .node_mut(i)
+            .map(|host| (host.take_effects(), host.raft().inspect()))
+        else {
+            return Ok(());
+        };
+        let moment = Moment {
+            at: self.sim.now(),
+            event: self.sim.event_count(),
+        };
+        let persister = self
+            .sim
+            .persister(i)
+            .expect("a live server has a persister");
+        let raft_state_bytes = persister.raft_state_size();
+        let now_ms = moment.at.as_millis();
+        let n = self.n;
+        let mut shadow = |rng: &mut SimRng| {
+            let init = Init {
+                me: i,
+                peer_count: n,
+                raft_state: persister.raft_state().to_vec(),
+                snapshot: persister.snapshot().to_vec(),
+            };
+            shadow_view::<R>(init, now_ms, rng)
+        };
+        safety.after_input(i, effects, view, moment, raft_state_bytes, &mut shadow)
+    }
+
     /// One applied message from server `i`. Returns a snapshot to hand back to `i` when the
     /// 2D applier takes one.
     fn apply(&mut self, i: usize, msg: ApplyMsg) -> Result<Option<(u64, Vec<u8>)>, String> {
+        if let Some(safety) = &mut self.safety {
+            safety.on_apply(i, &msg);
+        }
         match msg {
             ApplyMsg::Command { index, command } => self.apply_command(i, index, command),
             ApplyMsg::Snapshot { index, data, .. } if self.snapshot => {

@@ -79,7 +79,8 @@ impl std::error::Error for Mismatch {}
 
 /// Runs `case` on `seed` twice and compares the two runs event by event. Returns the first
 /// run's report, and the first difference if any. `options` apply to the first run only (its
-/// observer sees the first run; `echo` prints the first run's Go lines).
+/// observer sees the first run; `echo` prints the first run's Go lines), except
+/// `safety_checks`, which applies to both.
 pub fn run_twice<R: RaftNode>(
     case: &TestCase<R>,
     seed: u64,
@@ -99,6 +100,7 @@ pub fn run_twice<R: RaftNode>(
         RunOptions {
             echo: options.echo,
             observer: Some(observer),
+            safety_checks: options.safety_checks,
         },
     );
     let recorded = std::mem::take(&mut *recorded.borrow_mut());
@@ -113,6 +115,7 @@ pub fn run_twice<R: RaftNode>(
         RunOptions {
             echo: false,
             observer: Some(Box::new(Comparer(Rc::clone(&comparison)))),
+            safety_checks: options.safety_checks,
         },
     );
     let comparison = std::mem::replace(

@@ -10,6 +10,9 @@ pub enum FailureKind {
     /// A tester check failed (Go's `t.Fatal`/`t.Fatalf`, or an applier's `log.Fatalf`): a
     /// safety violation or a liveness timeout, with the Go message.
     FailedCheck,
+    /// A safety property of the Raft paper broke (checked after every input; see
+    /// [`crate::safety`]): the message starts with the property's name.
+    Safety,
     /// The implementation (or the harness) panicked.
     Panic,
     /// Virtual time stopped advancing (a livelock of zero-delay events), or the hunt's
@@ -24,6 +27,7 @@ impl FailureKind {
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::FailedCheck => "failed-check",
+            FailureKind::Safety => "safety",
             FailureKind::Panic => "panic",
             FailureKind::Hang => "hang",
             FailureKind::TimeLimit => "time-limit",

@@ -9,9 +9,11 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
-use labrpc::{CallId, EndId, Node, NodeIo};
-use raft::{ApplyMsg, Context, Host, Init, RaftNode, TimerId};
+use labrpc::{CallId, EndId, Node, NodeIo, SimRng};
+use raft::{ApplyMsg, Context, Host, Init, RaftNode, RaftView, TimerId};
 use rand_core::RngCore;
+
+use crate::safety::Effects;
 
 /// Applied messages from every node, in the order they were emitted: `(server, message)`.
 /// The driver drains it after every event, like Go's applier goroutines reading `applyCh`.
@@ -26,6 +28,8 @@ pub struct RaftHost<R: RaftNode> {
     /// Calls in flight: the request is handed back with the outcome.
     pending: BTreeMap<CallId, (usize, R::Request)>,
     outbox: Outbox,
+    /// What the node did since the safety checker last looked.
+    effects: Effects,
 }
 
 impl<R: RaftNode> RaftHost<R> {
@@ -39,6 +43,7 @@ impl<R: RaftNode> RaftHost<R> {
             snapshot: io.persister().snapshot().to_vec(),
         };
         let mut pending = BTreeMap::new();
+        let mut effects = Effects::default();
         let raft = {
             let mut host = IoHost {
                 io,
@@ -46,6 +51,7 @@ impl<R: RaftNode> RaftHost<R> {
                 peers: &peers,
                 pending: &mut pending,
                 outbox: &outbox,
+                effects: &mut effects,
             };
             R::new(&mut Context::new(&mut host), init)
         };
@@ -55,7 +61,14 @@ impl<R: RaftNode> RaftHost<R> {
             peers,
             pending,
             outbox,
+            effects,
         }
+    }
+
+    /// What the node did since the last call (replies, calls, persists), for the safety
+    /// checker.
+    pub fn take_effects(&mut self) -> Effects {
+        std::mem::take(&mut self.effects)
     }
 
     /// The hosted node, for reading (`state()`, `inspect()`).
@@ -83,6 +96,7 @@ impl<R: RaftNode> RaftHost<R> {
             peers: &self.peers,
             pending: &mut self.pending,
             outbox: &self.outbox,
+            effects: &mut self.effects,
         };
         (&mut self.raft, host)
     }
@@ -102,6 +116,7 @@ impl<R: RaftNode> Node for RaftHost<R> {
         };
         let (raft, mut host) = self.split(io);
         let reply = raft.handle_request(&mut Context::new(&mut host), request);
+        self.effects.replied = true;
         Some(encode_or_panic(&reply))
     }
 
@@ -136,6 +151,7 @@ pub struct IoHost<'a, 'b, Request> {
     peers: &'a [EndId],
     pending: &'a mut BTreeMap<CallId, (usize, Request)>,
     outbox: &'a Outbox,
+    effects: &'a mut Effects,
 }
 
 impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
@@ -157,6 +173,7 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
         };
         let call = self.io.call(end, encode_or_panic(&request));
         self.pending.insert(call, (peer, request));
+        self.effects.calls += 1;
     }
 
     fn set_timer(&mut self, delay_ms: u64) -> TimerId {
@@ -168,6 +185,7 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     }
 
     fn persist(&mut self, raft_state: Vec<u8>, snapshot: Option<Vec<u8>>) {
+        self.effects.persisted = true;
         match snapshot {
             None => self.io.persister().save_raft_state(raft_state),
             Some(snapshot) => self
@@ -180,4 +198,42 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     fn apply(&mut self, msg: ApplyMsg) {
         self.outbox.borrow_mut().push_back((self.me, msg));
     }
+}
+
+/// What a node would be if it rebooted now from `raft_state` and `snapshot`: a *shadow*
+/// incarnation, built by `R::new` with effects discarded, randomness from `rng` (the safety
+/// checker's own stream) and its log lines muted, then inspected. The persist-before-reply
+/// check compares it with the live node.
+pub fn shadow_view<R: RaftNode>(init: Init, now_ms: u64, rng: &mut SimRng) -> RaftView {
+    let mut host = DiscardHost { now_ms, rng };
+    let node = crate::logging::muted(|| R::new(&mut Context::new(&mut host), init));
+    node.inspect()
+}
+
+/// The [`raft::Host`] of a shadow boot: every effect is dropped.
+struct DiscardHost<'a> {
+    now_ms: u64,
+    rng: &'a mut SimRng,
+}
+
+impl<Request> Host<Request> for DiscardHost<'_> {
+    fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    fn rng(&mut self) -> &mut dyn RngCore {
+        self.rng
+    }
+
+    fn call(&mut self, _peer: usize, _request: Request) {}
+
+    fn set_timer(&mut self, _delay_ms: u64) -> TimerId {
+        TimerId(u64::MAX)
+    }
+
+    fn cancel_timer(&mut self, _timer: TimerId) {}
+
+    fn persist(&mut self, _raft_state: Vec<u8>, _snapshot: Option<Vec<u8>>) {}
+
+    fn apply(&mut self, _msg: ApplyMsg) {}
 }

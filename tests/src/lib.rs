@@ -13,6 +13,8 @@
 //! - `logging.rs`: `log` lines prefixed with virtual time and node (`RUST_LOG`).
 //! - `exec.rs`: the single-threaded executor for tester tasks; `host.rs`: [`RaftHost`], a
 //!   Raft node on the simulated network; `command.rs`: the tester's int and string commands.
+//! - `safety/`: [`safety::Safety`], the Raft paper's safety properties checked on every node
+//!   after every input it handles (class `safety`).
 //! - `failure.rs`: [`Failure`] and its classes.
 //! - `controls.rs`: deliberately broken Rafts, one wrapper with a bug each: the negative
 //!   controls (RPCs sent twice, 50 heartbeats a second, a log never trimmed) and the hunt's
@@ -35,6 +37,7 @@ mod host;
 pub mod logging;
 pub mod registry;
 mod run;
+pub mod safety;
 pub mod suites;
 pub mod trace;
 

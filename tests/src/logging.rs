@@ -8,6 +8,7 @@
 //! `cargo test` turns it on when `RUST_LOG` is set (any implementation's `log::debug!` lines
 //! then appear, with `-- --nocapture`); `scripts/replay` always does.
 
+use std::cell::Cell;
 use std::io::Write;
 
 use log::Record;
@@ -21,6 +22,9 @@ pub fn format_line(
     buf: &mut env_logger::fmt::Formatter,
     record: &Record<'_>,
 ) -> std::io::Result<()> {
+    if MUTED.with(Cell::get) {
+        return Ok(());
+    }
     let (at, node) = labrpc::current();
     let node = node.map_or_else(|| "--".to_owned(), |n| format!("S{n}"));
     let target = record.target().rsplit("::").next().unwrap_or_default();
@@ -48,4 +52,22 @@ pub fn init_for_cargo_test() {
     if std::env::var_os("RUST_LOG").is_some() {
         let _ = builder().is_test(true).try_init();
     }
+}
+
+thread_local! {
+    /// Whether log lines on this thread are dropped (a shadow boot of the safety checker).
+    static MUTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with this thread's log lines dropped: a node the safety checker boots only to
+/// inspect must not log as if it were running.
+pub fn muted<T>(f: impl FnOnce() -> T) -> T {
+    struct Unmute(bool);
+    impl Drop for Unmute {
+        fn drop(&mut self) {
+            MUTED.with(|muted| muted.set(self.0));
+        }
+    }
+    let _unmute = Unmute(MUTED.with(|muted| muted.replace(true)));
+    f()
 }

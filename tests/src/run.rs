@@ -21,12 +21,24 @@ pub const VIRTUAL_TIME_LIMIT_MS: u64 = 600_000;
 pub const LIVELOCK_EVENTS: u64 = 1_000_000;
 
 /// What the caller wants from a run besides the verdict.
-#[derive(Default)]
 pub struct RunOptions {
     /// Print the Go lines (`Test (2A): ... ...`, `  ... Passed --`) as they happen.
     pub echo: bool,
-    /// Sees every simulated event (traces, checkers, the determinism self-check).
+    /// Sees every simulated event (traces, the determinism self-check).
     pub observer: Option<Box<dyn Observer>>,
+    /// Run the safety checks after every input ([`crate::safety`]). Default: on, unless
+    /// `LAB_CHECKS=off`.
+    pub safety_checks: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            echo: false,
+            observer: None,
+            safety_checks: crate::safety::enabled_by_env(),
+        }
+    }
 }
 
 /// The outcome of one run of one test on one seed.
@@ -71,7 +83,9 @@ pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions)
     let mut cfg_slot: Option<Config<R>> = None;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let (servers, unreliable, snapshot) = (case.servers, case.unreliable, case.snapshot);
-        let cfg = Config::<R>::observed(seed, servers, unreliable, snapshot, options.observer);
+        let checks = options.safety_checks;
+        let observer = options.observer;
+        let cfg = Config::<R>::observed(seed, servers, unreliable, snapshot, observer, checks);
         cfg.state().echo = options.echo;
         cfg_slot = Some(cfg.clone());
         let result = drive(&cfg, (case.body)(cfg.clone()));
@@ -147,9 +161,13 @@ fn drive<R: RaftNode>(
         let stepped = cfg.state().sim.step();
         match stepped {
             Some(Stepped::Wake(task)) => cfg.executor().borrow_mut().wake(task as usize),
-            Some(Stepped::Node(_)) => cfg.drain_outbox(),
+            Some(Stepped::Node(server)) => cfg.after_input(server),
             Some(Stepped::CallDone { .. } | Stepped::Quiet) => {}
             None => return Err(stuck(cfg, "the test is waiting, but no event is scheduled")),
+        }
+        // A broken check ends the run at the event that broke it.
+        if let Some(failure) = cfg.state().fatal.take() {
+            return Err(failure);
         }
         let now = cfg.now();
         if now == instant.0 {

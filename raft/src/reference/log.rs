@@ -18,7 +18,25 @@ pub struct RaftLog {
 }
 
 impl RaftLog {
-    /// A log as restored from stable storage.
+    /// A log as booted from stable storage: `entries` were just decoded from `raft_state`,
+    /// which ends with their encodings.
+    pub fn decoded(
+        snapshot_index: u64,
+        snapshot_term: u64,
+        entries: Vec<Entry>,
+        raft_state: &[u8],
+    ) -> RaftLog {
+        let log = RaftLog {
+            entries: Entries::decoded(entries, raft_state),
+            snapshot_index,
+            snapshot_term,
+        };
+        log.assert_terms_ordered();
+        log
+    }
+
+    /// A log with these entries after the snapshot (tests build logs with it).
+    #[cfg(test)]
     pub fn restore(snapshot_index: u64, snapshot_term: u64, entries: Vec<Entry>) -> RaftLog {
         let log = RaftLog {
             entries: Entries::from(entries),

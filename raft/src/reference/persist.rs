@@ -69,7 +69,12 @@ impl Reference {
             init.peer_count
         );
         let state = decode_persistent_state(&init);
-        let log = RaftLog::restore(state.snapshot_index, state.snapshot_term, state.entries);
+        let log = RaftLog::decoded(
+            state.snapshot_index,
+            state.snapshot_term,
+            state.entries,
+            &init.raft_state,
+        );
         let mut node = Reference {
             me: init.me,
             peer_count: init.peer_count,
