@@ -4,7 +4,8 @@
 //! - `contract.rs`: [`RaftNode`], the trait students implement, with [`Context`] (the effects
 //!   a node may ask for) and [`ApplyMsg`]. Start here.
 //! - `reference/`: [`Reference`], our Raft (Figure 2 plus snapshots), one file per concern;
-//!   its `mod.rs` has the map.
+//!   its `mod.rs` has the map. [`flaws`]: the reference with one deliberate bug each, the
+//!   safety checks' negative controls.
 //! - `view.rs`: [`RaftView`], what [`RaftNode::inspect`] reports for the safety checks, field
 //!   by field, and [`LogTerms`], a log's terms as runs.
 //! - `testing.rs`: [`testing::RecordingHost`], a [`Host`] that records effects, for driving a
@@ -19,5 +20,5 @@ pub mod testing;
 mod view;
 
 pub use contract::{ApplyMsg, Context, Host, Init, Message, RaftNode, TimerId};
-pub use reference::Reference;
+pub use reference::{Reference, flaws};
 pub use view::{LogTerms, RaftView, TermRun};

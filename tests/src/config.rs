@@ -633,15 +633,16 @@ impl<R: RaftNode> Config<R> {
 
     /// After server `i` handled an input: its applied messages go to the appliers (Go's
     /// checks), then the safety checks run on its state. A failure of either is fatal for the
-    /// run; the first one is kept.
+    /// run. When both fail at this same input, the safety failure is kept: it names the broken
+    /// property, of which Go's apply mismatch is a consequence.
     pub(crate) fn after_input(&self, i: usize) {
-        self.drain_outbox();
         if self.state().fatal.is_some() {
             return;
         }
+        self.drain_outbox();
         let result = self.state().check_safety(i);
         if let Err(failure) = result {
-            self.set_fatal(failure);
+            self.state().fatal = Some(failure);
         }
     }
 

@@ -13,6 +13,12 @@
 //! | [`Chatty`]     | 50 heartbeats a second while leading           | `count_2b`              |
 //! | [`NeverTrims`] | the service's `snapshot()` is ignored          | `Log size too large`    |
 //! | [`Canary`]     | a deposed leader still leads; persists dropped | every hunt              |
+//! | [`StaleLeader`] | a deposed leader still says it leads          | Election Safety (`safety`) |
+//!
+//! Bugs inside a handler (a vote granted twice, a skipped `prevLogTerm` check) cannot be added
+//! from outside a generic Raft; the reference carries one each, `raft::flaws`, for the other
+//! safety properties. [`first_catch`] runs a broken Raft over every test, seed after seed,
+//! until something fails: the controls' tests and the `controls` benchmark use it.
 //!
 //! The negative controls are `tests/tests/controls.rs` and `tests/tests/snapshot_controls.rs`;
 //! `scripts/ci-hunt` hunts the canary.
@@ -23,6 +29,9 @@ use std::marker::PhantomData;
 
 use raft::{ApplyMsg, Context, Host, Init, Message, RaftNode, RaftView, TimerId};
 use rand_core::RngCore;
+
+use crate::registry;
+use crate::run::{RunOptions, RunReport, run_case};
 
 /// What a [`Broken`] wrapper changes about its inner node `R`. Every method defaults to passing
 /// through unchanged; a bug overrides only what it breaks.
@@ -417,6 +426,64 @@ impl<R: RaftNode> Bug<R> for CanaryBug {
         view.is_leader |= self.was_leader;
         view
     }
+}
+
+/// **Deliberately broken**: `R` whose [`RaftNode::state`] and [`RaftNode::inspect`] keep
+/// reporting leadership after it stepped down, until it restarts (the canary's first bug
+/// alone). The safety checks must catch it as Election Safety as soon as another node leads
+/// the term the deposed leader is in.
+pub type StaleLeader<R> = Broken<R, StaleLeaderBug>;
+
+/// The bug of [`StaleLeader`].
+pub struct StaleLeaderBug {
+    was_leader: bool,
+}
+
+impl<R: RaftNode> Bug<R> for StaleLeaderBug {
+    fn new(_init: &Init) -> Self {
+        StaleLeaderBug { was_leader: false }
+    }
+
+    fn after_input(&mut self, inner: &R) {
+        self.was_leader |= inner.state().1;
+    }
+
+    fn state(&self, inner: &R) -> (u64, bool) {
+        let (term, is_leader) = inner.state();
+        (term, is_leader || self.was_leader)
+    }
+
+    fn inspect(&self, inner: &R) -> RaftView {
+        let mut view = inner.inspect();
+        view.is_leader |= self.was_leader;
+        view
+    }
+}
+
+/// Runs every lab test on `R`, seed after seed from `first_seed` (every test on a seed before
+/// the next seed), until a run fails or `seeds` seeds have passed. Returns the failing run
+/// and how many runs it took, or `None`.
+pub fn first_catch<R: RaftNode>(
+    first_seed: u64,
+    seeds: u64,
+    safety_checks: bool,
+) -> Option<(RunReport, u64)> {
+    let cases = registry::all::<R>();
+    let mut runs = 0;
+    for seed in first_seed..first_seed + seeds {
+        for case in &cases {
+            runs += 1;
+            let options = RunOptions {
+                safety_checks,
+                ..RunOptions::default()
+            };
+            let report = run_case(case, seed, options);
+            if !report.passed() {
+                return Some((report, runs));
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Leader election (§5.2): the election timer and both sides of RequestVote.
 
+use super::flaws::{self, Flaw};
 use super::log::RaftLog;
 use super::messages::{RequestVoteArgs, RequestVoteReply};
 use super::role::Role;
@@ -63,14 +64,20 @@ impl Reference {
         args: RequestVoteArgs,
     ) -> RequestVoteReply {
         let vote_granted = args.term == self.current_term
-            && self.voted_for.is_none_or(|peer| peer == args.candidate_id)
-            && candidate_log_is_up_to_date(&self.log, &args);
+            && (self.voted_for.is_none_or(|peer| peer == args.candidate_id)
+                || flaws::is(Flaw::GrantsEveryVote))
+            && (candidate_log_is_up_to_date(&self.log, &args)
+                || flaws::is(Flaw::VotesForStaleLogs));
         if vote_granted {
             assert!(
-                !self.role.is_leader(),
+                !self.role.is_leader() || flaws::any(),
                 "a leader votes for another in its term"
             );
-            if self.voted_for.is_none() {
+            if flaws::is(Flaw::PersistsBeforeVoting) {
+                self.persist_pending = true;
+                self.persist_if_pending(ctx);
+                self.voted_for = Some(args.candidate_id);
+            } else if self.voted_for != Some(args.candidate_id) {
                 self.voted_for = Some(args.candidate_id);
                 self.persist_pending = true;
             }

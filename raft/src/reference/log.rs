@@ -163,6 +163,24 @@ impl RaftLog {
         self.entries.truncate(self.offset(index));
     }
 
+    /// **Flawed** (`TruncatesOnEveryAppend`): deletes every entry after `index`, matching or
+    /// not. Returns whether the log changed.
+    pub fn truncate_after(&mut self, index: u64) -> bool {
+        let changed = index >= self.snapshot_index && index < self.last_index();
+        if changed {
+            self.truncate_from(index + 1);
+        }
+        changed
+    }
+
+    /// **Flawed** (`LeaderOverwritesLast`): drops the last entry if it is of a term older than
+    /// `term` and the snapshot does not cover it.
+    pub fn drop_last_if_older(&mut self, term: u64) {
+        if self.last_index() > self.snapshot_index && self.last_term() < term {
+            self.truncate_from(self.last_index());
+        }
+    }
+
     /// The service snapshotted every entry up to `index`: drop them. Panics unless the log has
     /// `index` (`snapshot_index < index <= last_index`).
     pub fn compact_to(&mut self, index: u64) {

@@ -6,6 +6,7 @@
 //! `next_index`. While a request is in flight, heartbeats carry no entries; when its outcome
 //! arrives, whatever accumulated meanwhile goes out at once.
 
+use super::flaws::{self, Flaw};
 use super::log::Entry;
 use super::messages::{AppendEntriesArgs, AppendEntriesReply};
 use super::role::{InFlight, Role, Sent};
@@ -25,6 +26,9 @@ impl Reference {
             return None;
         }
         let term = self.current_term;
+        if flaws::is(Flaw::LeaderOverwritesLast) {
+            self.log.drop_last_if_older(term);
+        }
         let index = self.log.append(Entry { term, command });
         self.persist_pending = true;
         if self.timers.replicate.is_none() {
@@ -142,19 +146,29 @@ impl Reference {
         args: AppendEntriesArgs,
     ) -> AppendEntriesReply {
         if args.term < self.current_term {
-            return self.append_entries_rejection(None, 0);
+            if !flaws::is(Flaw::AcceptsStaleTerms) {
+                return self.append_entries_rejection(None, 0);
+            }
+            self.current_term = args.term;
+            self.persist_pending = true;
         }
         self.recognize_leader(ctx);
         if let Some(rejection) = self.append_entries_mismatch(&args) {
             return rejection;
         }
         let last_new_index = args.prev_log_index + args.entries.len() as u64;
+        if flaws::is(Flaw::TruncatesOnEveryAppend) {
+            self.persist_pending |= self.log.truncate_after(args.prev_log_index);
+        }
         if self.log.merge(args.prev_log_index, args.entries) {
             self.persist_pending = true;
         }
         if args.leader_commit > self.commit_index {
             // Never backwards: a delayed request may end before our commit index.
-            let commit_index = args.leader_commit.min(last_new_index);
+            let commit_index = match flaws::is(Flaw::CommitsPastLog) {
+                true => args.leader_commit,
+                false => args.leader_commit.min(last_new_index),
+            };
             self.commit_index = self.commit_index.max(commit_index);
         }
         AppendEntriesReply {
@@ -170,7 +184,7 @@ impl Reference {
     /// timeout starts over.
     pub(super) fn recognize_leader(&mut self, ctx: &mut Context<'_, Request>) {
         assert!(
-            !self.role.is_leader(),
+            !self.role.is_leader() || flaws::any(),
             "two leaders in term {}",
             self.current_term
         );
@@ -189,6 +203,7 @@ impl Reference {
         }
         match self.log.term_at(args.prev_log_index) {
             Some(term) if term == args.prev_log_term => None,
+            Some(_) if flaws::is(Flaw::SkipsPrevLogTerm) && !args.entries.is_empty() => None,
             Some(term) => {
                 assert!(
                     args.prev_log_index > self.log.snapshot_index(),
@@ -305,7 +320,11 @@ impl Reference {
     /// All Servers: "If commitIndex > lastApplied: increment lastApplied, apply
     /// `log[lastApplied]` to state machine (§5.3)", in order, each entry exactly once.
     pub(super) fn apply_committed(&mut self, ctx: &mut Context<'_, Request>) {
-        while self.last_applied < self.commit_index {
+        let mut apply_to = self.commit_index.min(self.log.last_index());
+        if flaws::is(Flaw::AppliesUncommitted) {
+            apply_to = self.log.last_index();
+        }
+        while self.last_applied < apply_to {
             self.last_applied += 1;
             let index = self.last_applied;
             let command = self.log.entry(index).command.clone();

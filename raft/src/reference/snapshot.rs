@@ -62,8 +62,8 @@ impl Reference {
         if args.last_included_index <= self.commit_index {
             return reply;
         }
-        assert_eq!(
-            self.last_applied, self.commit_index,
+        assert!(
+            self.last_applied == self.commit_index || super::flaws::any(),
             "install with entries unapplied"
         );
         self.log
