@@ -25,7 +25,7 @@ pub struct RunRecord {
     pub implementation: String,
     /// Whether the run passed.
     pub passed: bool,
-    /// For a failure: `failed-check`, `panic`, `hang`, `time-limit` or `nondeterministic`.
+    /// For a failure: `failed-check`, `safety`, `panic`, `hang`, `time-limit` or `nondeterministic`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// For a failure: the message.

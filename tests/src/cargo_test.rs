@@ -97,7 +97,11 @@ fn replay_command(name: &str, seed: u64) -> String {
         .name()
         .filter(|path| path.ends_with(name))
         .unwrap_or(name);
-    cargo_replay_command(&package, test_path, seed)
+    let command = cargo_replay_command(&package, test_path, seed);
+    match crate::safety::enabled_by_env() {
+        true => command,
+        false => format!("{}=off {command}", crate::safety::CHECKS_ENV),
+    }
 }
 
 /// [`replay_command`] with the determinism check on.
