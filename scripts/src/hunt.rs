@@ -13,8 +13,9 @@
 //! debug log captured and a [`tester::trace::Trace`] installed, and saves both to the output
 //! folder.
 //!
-//! Entry points: [`reference_main`] is `scripts/hunt` (the reference, or `--canary`);
-//! [`hunt_main`] hunts any [`RaftNode`], from a binary in the crate that implements it.
+//! Entry points: [`hunt_main`] hunts any [`RaftNode`], from a binary in the crate that
+//! implements it; [`main_with`] is `scripts/hunt` (the reference, or `--canary`), whose binary
+//! lives in the `raft-reference` package.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
@@ -34,7 +35,7 @@ use crate::display::{Display, human_duration};
 use crate::logging::{self, Capture};
 use crate::plan::{self, Done, Shard};
 use crate::record::{self, NONDETERMINISTIC, RunRecord, Summary};
-use crate::{CanaryRaft, Implementation, Reference, junit, megabytes, peak_memory_bytes};
+use crate::{Implementation, junit, megabytes, peak_memory_bytes};
 
 /// Largest log or trace file saved for one failing run; the rest is cut.
 const ARTIFACT_LIMIT_BYTES: u64 = 64 << 20;
@@ -109,26 +110,20 @@ pub struct HuntArgs {
 /// Interrupts (Ctrl-C, SIGTERM) received; the first stops the hunt cleanly, the second quits.
 static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 
-/// `scripts/hunt`: parses the arguments and hunts the reference, or the canary with
-/// `--canary`. Returns the exit status: 0 if every run passed, 1 after failures or a hunt that
-/// stopped early, 2 after a usage error.
-pub fn reference_main() -> ExitCode {
+/// `scripts/hunt`: parses the arguments and runs `hunt` on them (which picks the reference,
+/// or the canary with `--canary`, and calls [`run`]). Returns the exit status: 0 if every run
+/// passed, 1 after failures or a hunt that stopped early, 2 after a usage error.
+pub fn main_with(hunt: impl FnOnce(&HuntArgs) -> Result<i32, String>) -> ExitCode {
     let args = HuntArgs::parse();
-    exit_code(with_signals(|| {
-        if args.canary {
-            run::<CanaryRaft>(&args, Implementation::Canary)
-        } else {
-            run::<Reference>(&args, Implementation::Reference)
-        }
-    }))
+    exit_code(with_signals(|| hunt(&args)))
 }
 
 /// The hunt over your own Raft: the whole of a `src/bin/hunt.rs` in the crate that implements
 /// it, with the same options and output as `scripts/hunt` (see `scripts/README.md`):
 ///
-/// ```no_run
+/// ```ignore
 /// fn main() -> std::process::ExitCode {
-///     scripts::hunt_main::<raft::Reference>() // your type here: my_raft::MyRaft
+///     scripts::hunt_main::<my_raft::MyRaft>() // your type here
 /// }
 /// ```
 ///

@@ -1,18 +1,21 @@
 //! scripts: the drivers around simulations — the flake hunt, replay and merge of shard results.
 //!
 //! Code map:
-//! - `bin/hunt.rs`: `scripts/hunt`, many seeds of many tests on worker threads; [`hunt`] has
-//!   the pool, the watchdog and the failure artifacts, [`plan`] the selection and sharding,
-//!   [`display`] the progress bars or plain lines.
-//! - `bin/replay.rs`: `scripts/replay TEST SEED`, one run with debug logs and a trace
-//!   ([`replay`]).
+//! - [`hunt`]: many seeds of many tests on worker threads: the pool, the watchdog and the
+//!   failure artifacts; [`plan`] the selection and sharding, [`display`] the progress bars or
+//!   plain lines.
+//! - [`replay`]: one run with debug logs and a trace.
 //! - `bin/merge.rs`: `scripts/merge FILES...`, shard result files into one table per
 //!   implementation.
+//!
+//! The `scripts/hunt` and `scripts/replay` binaries, which run our reference Raft (or the
+//! canary around it), live in the `raft-reference` package (`reference/src/bin/`): this
+//! library, which a student's crate depends on, does not depend on the reference.
 //! - [`record`]: one JSON Lines record per run, and the summary table every tool prints.
 //! - [`junit`]: the JUnit XML report. [`logging`]: `RUST_LOG` lines prefixed with virtual
 //!   time and node, captured per thread; the quiet panic hook. [`paths`]: printed commands
-//!   that work from the current directory. The deliberately broken Raft the hunt must catch,
-//!   [`CanaryRaft`], is the tester's [`tester::controls::Canary`].
+//!   that work from the current directory. The deliberately broken Raft the hunt must catch is
+//!   the tester's [`tester::controls::Canary`] around the reference.
 //!
 //! **Your own Raft.** [`hunt_main`] and [`replay_main`] are the hunt and replay over any
 //! [`raft::RaftNode`]: a crate that implements one gets both tools with two three-line
@@ -36,7 +39,7 @@ pub use replay::replay_main;
 /// Which Raft implementation a tool runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Implementation {
-    /// [`raft::Reference`], our Raft.
+    /// Our reference Raft (`raft_reference::Reference`, in this repository's `reference/`).
     Reference,
     /// [`tester::controls::Canary`] over the reference: deliberately broken.
     Canary,
@@ -92,11 +95,6 @@ impl Implementation {
         })
     }
 }
-
-/// The reference implementation under test.
-pub type Reference = raft::Reference;
-/// The canary: the reference with deliberate bugs.
-pub type CanaryRaft = tester::controls::Canary<raft::Reference>;
 
 /// Peak resident memory of this process so far (`VmHWM` in `/proc/self/status`), in bytes;
 /// `None` where there is no such file.

@@ -2,8 +2,9 @@
 //! default `debug`, every line prefixed with virtual time and node), prints the Go lines,
 //! writes the trace and prints the fingerprint.
 //!
-//! Entry points: [`reference_main`] is `scripts/replay` (the reference, or `--canary`);
-//! [`replay_main`] replays any [`RaftNode`], from a binary in the crate that implements it.
+//! Entry points: [`replay_main`] replays any [`RaftNode`], from a binary in the crate that
+//! implements it; [`main_with`] is `scripts/replay` (the reference, or `--canary`), whose
+//! binary lives in the `raft-reference` package.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -15,7 +16,7 @@ use raft::RaftNode;
 use tester::trace::Trace;
 use tester::{RunOptions, TestCase, determinism, run_case};
 
-use crate::{CanaryRaft, Implementation, Reference};
+use crate::Implementation;
 
 /// Rerun one test on one seed, with debug logs and a trace of every event.
 #[derive(Parser, Debug)]
@@ -45,25 +46,22 @@ pub struct ReplayArgs {
     pub check_determinism: bool,
 }
 
-/// `scripts/replay`: parses the arguments and replays on the reference, or on the canary with
-/// `--canary`. Exit status 0 if the run passed, 1 if it failed, 2 after a usage error.
-pub fn reference_main() -> ExitCode {
+/// `scripts/replay`: parses the arguments and runs `replay` on them (which picks the
+/// reference, or the canary with `--canary`, and calls [`run`]). Exit status 0 if the run
+/// passed, 1 if it failed, 2 after a usage error.
+pub fn main_with(replay: impl FnOnce(&ReplayArgs) -> Result<u8, String>) -> ExitCode {
     let args = ReplayArgs::parse();
     crate::logging::init_stderr();
-    exit_code(if args.canary {
-        run::<CanaryRaft>(&args, Implementation::Canary)
-    } else {
-        run::<Reference>(&args, Implementation::Reference)
-    })
+    exit_code(replay(&args))
 }
 
 /// Replay on your own Raft: the whole of a `src/bin/replay.rs` in the crate that implements
 /// it, with the same options and output as `scripts/replay` (see `scripts/README.md`). The
 /// replay commands that [`crate::hunt_main`] prints run it.
 ///
-/// ```no_run
+/// ```ignore
 /// fn main() -> std::process::ExitCode {
-///     scripts::replay_main::<raft::Reference>() // your type here: my_raft::MyRaft
+///     scripts::replay_main::<my_raft::MyRaft>() // your type here
 /// }
 /// ```
 pub fn replay_main<R: RaftNode>() -> ExitCode {

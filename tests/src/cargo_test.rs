@@ -109,9 +109,8 @@ fn determinism_command(name: &str, seed: u64) -> String {
 /// suites on the given [`raft::RaftNode`] implementation, plus a test that the list matches
 /// the tester's registry. One line in a test file of your crate:
 ///
-/// ```no_run
-/// tester::lab_tests!(raft::Reference); // your type here: my_raft::MyRaft
-/// # fn main() {}
+/// ```ignore
+/// tester::lab_tests!(my_raft::MyRaft); // your type here
 /// ```
 ///
 /// Then `cargo test --release 2a` runs the 2A tests on your Raft, as in the Go labs.
@@ -144,6 +143,7 @@ macro_rules! lab_tests {
             let registered: Vec<&str> =
                 $crate::registry::all::<$raft>().iter().map(|case| case.name).collect();
             assert_eq!(registered, listed);
+            assert_eq!($crate::registry::NAMES, listed);
         }
     };
 }

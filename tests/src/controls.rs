@@ -371,8 +371,8 @@ impl<R: RaftNode> Bug<R> for NeverTrimsBug {
     }
 }
 
-/// **Deliberately broken**: the canary, which every hunt must report as failing (the hunt
-/// wraps [`raft::Reference`]; `scripts/ci-hunt` checks). Two bugs students really write:
+/// **Deliberately broken**: the canary, which every hunt must report as failing (`scripts/hunt
+/// --canary` wraps our reference Raft; `scripts/ci-hunt` checks). Two bugs students really write:
 ///
 /// 1. **A deposed leader keeps saying it leads.** `GetState` reads an `is_leader` flag that
 ///    the step-down path forgot to clear: once a node has been leader, [`RaftNode::state`]

@@ -55,9 +55,9 @@ impl RunReport {
     }
 }
 
-/// The command that reruns `test` of our reference suite (package `tester`) on `seed`.
+/// The command that reruns `test` of our reference suite (package `raft-reference`) on `seed`.
 pub fn replay_command(test: &str, seed: u64) -> String {
-    cargo_replay_command("tester", test, seed)
+    cargo_replay_command("raft-reference", test, seed)
 }
 
 /// The command that reruns the `#[test]` at `test_path` of `package` on `seed`.

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::{HEARTBEAT_INTERVAL_MS, Reference, Request};
-use crate::Context;
+use raft::Context;
 
 /// A node's role, with the volatile state only that role keeps.
 #[derive(Debug)]

@@ -6,7 +6,8 @@
 //! (No test name here contains a part name like the suites', so `cargo test 2b` runs only the
 //! real suite.)
 
-use raft::{RaftNode, Reference};
+use raft::RaftNode;
+use raft_reference::Reference;
 use tester::controls::{Chatty, SendTwice};
 use tester::{FailureKind, RunOptions, TestCase, registry, run_case};
 

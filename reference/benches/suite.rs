@@ -1,6 +1,6 @@
 //! Wall time of full 2A–2D passes on the reference Raft: one thread, release build.
 //!
-//! `cargo bench -p tester --bench suite -- [SEEDS] [FIRST_SEED] [NAME_FILTER...]` (default 20
+//! `cargo bench -p raft-reference --bench suite -- [SEEDS] [FIRST_SEED] [NAME_FILTER...]` (default 20
 //! seeds from 1, every test).
 //! Prints per-test mean wall ms with virtual seconds, RPCs, bytes and commands of the first
 //! seed (the Go `Passed` line's numbers), then the mean wall time of a whole pass.
@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use raft::Reference;
+use raft_reference::Reference;
 use tester::{RunOptions, registry, run_case};
 
 fn main() {

@@ -9,8 +9,8 @@ use super::messages::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, RequestVoteArgs, RequestVoteReply,
 };
 use super::{Reference, Reply, Request};
-use crate::RaftNode;
-use crate::testing::RecordingHost;
+use raft::RaftNode;
+use raft::testing::RecordingHost;
 
 type Host = RecordingHost<Request>;
 

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use raft::Reference;
+use raft_reference::Reference;
 use tester::{Config, FailureKind, Part, RunOptions, TestCase, TestResult, run_case};
 
 type Body = Pin<Box<dyn Future<Output = TestResult>>>;

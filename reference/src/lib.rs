@@ -1,4 +1,10 @@
-//! Our reference Raft: Figure 2 of the Raft paper (extended version), with the snapshots of
+//! raft-reference: our reference Raft, the solution the harness is tested with. **Not for
+//! students**: no student-facing crate (`raft`, `labgob`, `tester`, the `scripts` library)
+//! depends on this one, and a course hands the harness out without this folder (README, "For
+//! course staff"). The repository's own lab tests, hunt, replay, canary and negative controls
+//! run on it: `tests/`, `src/bin/`, `benches/`.
+//!
+//! The Raft: Figure 2 of the Raft paper (extended version), with the snapshots of
 //! Figure 13 and the conflict hint of §5.3, as a sans-IO [`RaftNode`].
 //!
 //! Code map (start with [`Reference`] and its [`RaftNode`] impl below):
@@ -30,7 +36,7 @@ mod snapshot;
 #[cfg(test)]
 mod tests;
 
-use crate::{Context, Init, RaftNode, RaftView, TimerId};
+use raft::{Context, Init, RaftNode, RaftView, TimerId};
 
 use self::log::RaftLog;
 pub use self::messages::{Reply, Request};

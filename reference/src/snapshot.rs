@@ -3,7 +3,7 @@
 use super::messages::{InstallSnapshotArgs, InstallSnapshotReply};
 use super::role::Sent;
 use super::{Reference, Request};
-use crate::{ApplyMsg, Context};
+use raft::{ApplyMsg, Context};
 
 impl Reference {
     /// The service has a snapshot of every command through `index`: drop those entries and

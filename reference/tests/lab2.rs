@@ -3,4 +3,4 @@
 //!
 //! A student's crate runs the same suites on its own Raft with the same one line.
 
-tester::lab_tests!(raft::Reference);
+tester::lab_tests!(raft_reference::Reference);

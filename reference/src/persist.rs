@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::log::{Entry, RaftLog};
 use super::role::Role;
 use super::{Reference, Request, Timers};
-use crate::{Context, Init};
+use raft::{Context, Init};
 
 /// What survives a crash, besides the snapshot bytes themselves.
 #[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +108,7 @@ fn decode_persistent_state(init: &Init) -> PersistentState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::RecordingHost;
+    use raft::testing::RecordingHost;
 
     /// The hand-assembled encoding is exactly the derived one, so boot can decode it.
     #[test]

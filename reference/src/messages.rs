@@ -6,10 +6,6 @@ use serde::{Deserialize, Serialize};
 use super::log::Entry;
 
 /// Every request a [`super::Reference`] node sends.
-#[expect(
-    clippy::enum_variant_names,
-    reason = "the paper's RPC names, RequestVote included"
-)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     /// Invoked by candidates to gather votes.

@@ -10,7 +10,7 @@ use super::log::Entry;
 use super::messages::{AppendEntriesArgs, AppendEntriesReply};
 use super::role::{InFlight, Role, Sent};
 use super::{APPEND_RETRY_MS, HEARTBEAT_INTERVAL_MS, REPLICATE_DELAY_MS, Reference, Request};
-use crate::{ApplyMsg, Context};
+use raft::{ApplyMsg, Context};
 
 impl Reference {
     /// Leaders: "If command received from client: append entry to local log, respond after

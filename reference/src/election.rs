@@ -4,7 +4,7 @@ use super::log::RaftLog;
 use super::messages::{RequestVoteArgs, RequestVoteReply};
 use super::role::Role;
 use super::{ELECTION_TIMEOUT_MAX_MS, ELECTION_TIMEOUT_MIN_MS, Reference, Request};
-use crate::Context;
+use raft::Context;
 
 impl Reference {
     /// Draws a fresh election timeout from the node's seeded stream, counted from now.

@@ -1,7 +1,7 @@
 //! Negative controls for the 2D log-size check: it must still catch a Raft that never trims
 //! its log, with our (more compact than gob) encoding and `MAX_LOG_SIZE_BYTES`.
 
-use raft::Reference;
+use raft_reference::Reference;
 use tester::controls::NeverTrims;
 use tester::suites::lab2d::MAX_LOG_SIZE_BYTES;
 use tester::{FailureKind, RunOptions, TestCase, registry, run_case};

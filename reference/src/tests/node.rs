@@ -1,11 +1,11 @@
 //! One node driven by hand: each test feeds inputs and checks the recorded effects.
 
 use super::*;
-use crate::reference::messages::InstallSnapshotReply;
-use crate::reference::role::Role;
-use crate::reference::{APPEND_RETRY_MS, ELECTION_TIMEOUT_MAX_MS, ELECTION_TIMEOUT_MIN_MS};
-use crate::testing::Effect;
-use crate::{ApplyMsg, RaftView};
+use crate::messages::InstallSnapshotReply;
+use crate::role::Role;
+use crate::{APPEND_RETRY_MS, ELECTION_TIMEOUT_MAX_MS, ELECTION_TIMEOUT_MIN_MS};
+use raft::testing::Effect;
+use raft::{ApplyMsg, RaftView};
 
 fn sent_entries(calls: &[(usize, Request)]) -> Vec<(usize, u64, usize)> {
     calls
