@@ -706,7 +706,11 @@ pub fn run_one<R: RaftNode>(
         ),
         (None, Err(failure)) => {
             let mut message = failure.message.clone();
-            if let (FailureKind::Panic, Some(at)) = (failure.kind, panicked_at) {
+            let panicked = matches!(
+                failure.kind,
+                FailureKind::Panic | FailureKind::NotImplemented
+            );
+            if let (true, Some(at)) = (panicked, panicked_at) {
                 message = format!("{message} (panicked at {at})");
             }
             (

@@ -66,7 +66,8 @@ pub fn cargo_replay_command(package: &str, test_path: &str, seed: u64) -> String
 }
 
 /// Runs `case` on `seed`. Never panics: a panic inside the implementation or the tester is
-/// caught and reported as [`FailureKind::Panic`].
+/// caught and reported as [`FailureKind::Panic`] ([`FailureKind::NotImplemented`] for a
+/// `todo!()`).
 pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions) -> RunReport {
     let mut cfg_slot: Option<Config<R>> = None;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -84,9 +85,10 @@ pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions)
             .as_ref()
             .and_then(|cfg| cfg_now(cfg))
             .unwrap_or(SimTime::ZERO);
+        let message = panic_message(&*payload);
         Err(Failure {
-            kind: FailureKind::Panic,
-            message: panic_message(&*payload),
+            kind: FailureKind::of_panic(&message),
+            message,
             at,
         })
     });
