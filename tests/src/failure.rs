@@ -20,6 +20,9 @@ pub enum FailureKind {
     /// The implementation reached a `todo!()` or `unimplemented!()`: a part not written yet
     /// (the template's stub fails every test this way).
     NotImplemented,
+    /// The run passed but the test printed a Go warning (`warning: term changed even though
+    /// there were no failures`), and warnings fail runs (`--strict`, `LAB_STRICT=1`).
+    Warning,
 }
 
 impl FailureKind {
@@ -31,6 +34,7 @@ impl FailureKind {
             FailureKind::Hang => "hang",
             FailureKind::TimeLimit => "time-limit",
             FailureKind::NotImplemented => "not-implemented",
+            FailureKind::Warning => "warning",
         }
     }
 
