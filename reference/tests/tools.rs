@@ -285,3 +285,120 @@ fn an_interrupted_hunt_says_so_right_above_its_totals() {
     assert!(before_last.contains("not started"), "{stdout}");
     assert!(last.ends_with(" passed, 0 failed"), "{stdout}");
 }
+
+/// A leader that falls silent 300 ms into its term: its calls are dropped, so a follower
+/// times out and the leader changes every few hundred milliseconds. Go's initial election
+/// test passes it with `warning: term changed even though there were no failures`.
+struct Fickle {
+    leading: bool,
+    /// When this node's current leadership began (its first call as leader).
+    since_ms: Option<u64>,
+}
+
+impl<R: RaftNode> Bug<R> for Fickle {
+    fn new(_init: &Init) -> Self {
+        Fickle {
+            leading: false,
+            since_ms: None,
+        }
+    }
+
+    fn call(&mut self, ctx: &mut Context<'_, R::Request>, peer: usize, request: R::Request) {
+        if !self.leading {
+            self.since_ms = None;
+            ctx.call(peer, request);
+            return;
+        }
+        let since_ms = *self.since_ms.get_or_insert(ctx.now_ms());
+        if ctx.now_ms() - since_ms < 300 {
+            ctx.call(peer, request);
+        }
+    }
+
+    fn after_input(&mut self, inner: &R) {
+        self.leading = inner.state().1;
+    }
+}
+
+type FickleRaft = Broken<raft_reference::Reference, Fickle>;
+
+#[test]
+fn warnings_are_counted_shown_and_fail_strict_hunts() {
+    let dir = scratch("warnings");
+    let jsonl = dir.join("r.jsonl");
+    let path = jsonl.to_str().unwrap();
+    let lenient = args(&["initial_election_2a", "--seeds", "8", "--jsonl", path]);
+    let code = scripts::hunt::run::<FickleRaft>(&lenient, Implementation::Canary).unwrap();
+    let records = read_jsonl(&jsonl).unwrap();
+    let warned: Vec<_> = records.iter().filter(|r| r.warnings > 0).collect();
+    assert!(!warned.is_empty(), "{records:#?}");
+    for record in &warned {
+        let warning = record.warning.as_deref().unwrap();
+        assert_eq!(
+            warning,
+            "warning: term changed even though there were no failures"
+        );
+        let replay = record.replay.as_deref().unwrap();
+        assert!(replay.contains("--fingerprint "), "{replay}");
+    }
+    let passed_with_warnings = warned.iter().filter(|r| r.passed).count();
+    assert!(passed_with_warnings > 0, "{records:#?}");
+    assert_eq!(code, i32::from(records.iter().any(|r| !r.passed)));
+
+    let strict_jsonl = dir.join("strict.jsonl");
+    let path = strict_jsonl.to_str().unwrap();
+    let out = dir.join("out");
+    let strict = args(&[
+        "initial_election_2a",
+        "--seeds",
+        "8",
+        "--strict",
+        "--jsonl",
+        path,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let strict_code = scripts::hunt::run::<FickleRaft>(&strict, Implementation::Canary);
+    assert_eq!(strict_code, Ok(1));
+    let records = read_jsonl(&strict_jsonl).unwrap();
+    let failed_on_warnings: Vec<_> = records
+        .iter()
+        .filter(|r| r.kind.as_deref() == Some("warning"))
+        .collect();
+    assert_eq!(
+        failed_on_warnings.len(),
+        passed_with_warnings,
+        "{records:#?}"
+    );
+    for record in failed_on_warnings {
+        assert!(!record.passed);
+        assert!(record.replay.as_deref().unwrap().contains(" --strict "));
+    }
+}
+
+#[test]
+fn a_replay_whose_fingerprint_differs_from_the_hunts_warns_and_names_both() {
+    let dir = scratch("fingerprint");
+    let case = tester::registry::find::<raft_reference::Reference>("re_election_2a").unwrap();
+    let fingerprint = tester::run_case(&case, 3, RunOptions::default()).fingerprint;
+    let replay = env!("CARGO_BIN_EXE_replay");
+    let right = format!("re_election_2a 3 --no-trace --fingerprint {fingerprint:016x}");
+    let (code, stdout, _) = tool(replay, &dir, &right);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("fingerprint matches the hunt's"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("WARNING"), "{stdout}");
+
+    let wrong = "re_election_2a 3 --no-trace --fingerprint 00000000deadbeef";
+    let (code, stdout, stderr) = tool(replay, &dir, wrong);
+    assert_eq!(code, Some(0), "the run itself passed: {stdout}");
+    let warning = format!(
+        "WARNING: THIS IS NOT THE RUN THE HUNT RAN. Its fingerprint is {fingerprint:016x}; the \
+         hunt recorded 00000000deadbeef."
+    );
+    assert!(stdout.contains(&warning), "{stdout}");
+    // Also in the debug log's stream, when it is not the terminal.
+    assert!(stderr.contains(&warning), "{stderr}");
+}

@@ -14,7 +14,8 @@
 //! - [`record`]: one JSON Lines record per run, and the summary table every tool prints.
 //! - [`junit`]: the JUnit XML report. [`logging`]: `RUST_LOG` lines prefixed with virtual
 //!   time and node, captured per thread; the quiet panic hook. [`paths`]: printed commands
-//!   that work from the current directory. The deliberately broken Raft the hunt must catch is
+//!   that work from the current directory; [`build`]: the cargo options and environment the
+//!   hunt was built with, carried into them. The deliberately broken Raft the hunt must catch is
 //!   the tester's [`tester::controls::Canary`] around the reference.
 //!
 //! **Your own Raft.** [`hunt_main`] and [`replay_main`] are the hunt and replay over any
@@ -24,6 +25,7 @@
 //! Unlike the simulation crates, this crate reads the wall clock and spawns threads: each
 //! worker thread runs one single-threaded, deterministic simulation at a time.
 
+pub mod build;
 pub mod display;
 pub mod hunt;
 pub mod junit;
@@ -61,39 +63,65 @@ impl Implementation {
     /// The command that replays `test` on `seed` with debug logs and a trace, runnable from
     /// the current directory: this repository's `scripts/replay` wrapper (as a path relative
     /// to the current directory when it is below it, else absolute); for [`Own`](Self::Own),
-    /// the `replay` binary of the crate that runs the hunt.
-    pub fn replay_command(self, test: &str, seed: u64, determinism: bool) -> String {
-        let env = if determinism {
+    /// the `replay` binary of the crate that runs the hunt, built with the hunt's build
+    /// settings ([`build`]). With the run's `fingerprint`, the replay checks that it runs the
+    /// same run.
+    pub fn replay_command(
+        self,
+        test: &str,
+        seed: u64,
+        checks: Checks,
+        fingerprint: Option<&str>,
+    ) -> String {
+        let env = if checks.determinism {
             "LAB_CHECK_DETERMINISM=1 "
         } else {
             ""
         };
-        match self {
-            Implementation::Reference => format!("{env}{} {test} {seed}", paths::replay_wrapper()),
-            Implementation::Canary => {
-                format!("{env}{} --canary {test} {seed}", paths::replay_wrapper())
-            }
-            Implementation::Own(_) => format!("{env}{} {test} {seed}", paths::own_replay()),
+        let tool = match self {
+            Implementation::Reference => paths::replay_wrapper(),
+            Implementation::Canary => format!("{} --canary", paths::replay_wrapper()),
+            Implementation::Own(_) => paths::own_replay(),
+        };
+        let mut command = format!("{env}{tool} {test} {seed}");
+        if checks.strict {
+            command.push_str(" --strict");
         }
+        if let Some(fingerprint) = fingerprint.filter(|f| !f.is_empty()) {
+            command.push_str(&format!(" --fingerprint {fingerprint}"));
+        }
+        command
     }
 
     /// The `cargo test` line that reruns `test` on `seed`, where there is one: only for the
     /// reference (the canary has no `#[test]`s, and where another crate's `#[test]`s live is
     /// that crate's business). Outside this workspace the line first changes into it.
-    pub fn cargo_command(self, test: &str, seed: u64, determinism: bool) -> Option<String> {
-        let command = match self {
-            Implementation::Reference if determinism => format!(
-                "LAB_CHECK_DETERMINISM=1 {}",
-                tester::replay_command(test, seed)
-            ),
-            Implementation::Reference => tester::replay_command(test, seed),
-            Implementation::Canary | Implementation::Own(_) => return None,
-        };
+    pub fn cargo_command(self, test: &str, seed: u64, checks: Checks) -> Option<String> {
+        if self != Implementation::Reference {
+            return None;
+        }
+        let mut command = String::new();
+        if checks.determinism {
+            command.push_str("LAB_CHECK_DETERMINISM=1 ");
+        }
+        if checks.strict {
+            command.push_str(&format!("{}=1 ", tester::warnings::STRICT_ENV));
+        }
+        command.push_str(&tester::replay_command(test, seed));
         Some(match paths::workspace_root_if_outside() {
             Some(root) => format!("(cd {} && {command})", paths::quote(&root)),
             None => command,
         })
     }
+}
+
+/// The checks a run makes besides the suite's own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checks {
+    /// Every seed runs twice, compared event by event (`--check-determinism`).
+    pub determinism: bool,
+    /// Go's warnings fail the run (`--strict`, `LAB_STRICT=1`).
+    pub strict: bool,
 }
 
 /// Peak resident memory of this process so far (`VmHWM` in `/proc/self/status`), in bytes;

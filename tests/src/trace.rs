@@ -234,20 +234,7 @@ fn write_event(
             caller,
             end,
             args,
-        } => {
-            let to = peer.map_or_else(String::new, |server| format!("-> S{server} "));
-            let (call, caller) = (call.0, caller_name(caller));
-            let _ = write!(
-                out,
-                "send     call={call} {caller} {to}end={} {}B",
-                end.0,
-                args.len()
-            );
-            match (requests, caller.as_str()) {
-                (_, "tester") | (None, _) => Ok(()),
-                (Some(decode), _) => write!(out, " {}", decode(args)),
-            }
-        }
+        } => write_send(out, call.0, caller, (end.0, peer), args, requests),
         EventRecord::Handle { call, server } => write!(out, "handle   call={} S{server}", call.0),
         EventRecord::Outcome {
             call,
@@ -263,38 +250,53 @@ fn write_event(
             server,
             raft_state,
             snapshot,
-        } => match snapshot {
-            None => write!(out, "persist  S{server} state={}B", raft_state.len()),
-            Some(snapshot) => write!(
-                out,
-                "persist  S{server} state={}B snapshot={}B",
-                raft_state.len(),
-                snapshot.len()
-            ),
-        },
+        } => {
+            let _ = write!(out, "persist  S{server} state={}B", raft_state.len());
+            snapshot.map_or(Ok(()), |snapshot| {
+                write!(out, " snapshot={}B", snapshot.len())
+            })
+        }
         EventRecord::Apply {
             server,
             index,
             snapshot_term,
             data,
-        } => match snapshot_term {
-            None => write!(
-                out,
-                "apply    S{server} index={index} command={}",
-                show_command(data)
-            ),
-            Some(term) => write!(
-                out,
-                "apply    S{server} snapshot index={index} term={term} {}B",
-                data.len()
-            ),
-        },
+        } => {
+            let _ = write!(out, "apply    S{server} ");
+            match snapshot_term {
+                None => write!(out, "index={index} command={}", show_command(data)),
+                Some(term) => write!(out, "snapshot index={index} term={term} {}B", data.len()),
+            }
+        }
         EventRecord::NetworkChange {
             what,
             target,
             value,
         } => write!(out, "network  {}", describe_change(what, target, value)),
     };
+}
+
+/// `send     call=17 S2#1 -> S0 end=7 48B RequestVote(...)`: the destination `peer` if known
+/// (`end` leads to it), and the request decoded if there is a decoder and a node sent it.
+fn write_send(
+    out: &mut String,
+    call: u64,
+    caller: Caller,
+    (end, peer): (u32, Option<usize>),
+    args: &[u8],
+    requests: Option<Decoder>,
+) -> std::fmt::Result {
+    let to = peer.map_or_else(String::new, |server| format!("-> S{server} "));
+    let caller = caller_name(caller);
+    write!(
+        out,
+        "send     call={call} {caller} {to}end={end} {}B",
+        args.len()
+    )?;
+    match requests {
+        Some(decode) if caller != "tester" => write!(out, " {}", decode(args)),
+        _ => Ok(()),
+    }
 }
 
 /// `outcome  call=17 S2#1 <- S0 ok 12B RequestVote(...)`, or `... failed reply-dropped`.

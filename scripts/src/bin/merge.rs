@@ -82,6 +82,9 @@ fn merge(args: &Args) -> Result<u8, String> {
             println!("\n{}", summary.failure_header());
             print!("{}", summary.failure_list());
         }
+        if let Some(warnings) = summary.warning_list() {
+            print!("\n{warnings}");
+        }
         println!();
         print!("{}", summary.table());
     }
