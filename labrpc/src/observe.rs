@@ -199,13 +199,12 @@ impl Fingerprint {
                 raft_state,
                 snapshot,
             } => {
+                // Sizes only: a Raft that persists its whole state on every change would
+                // otherwise pay for hashing it again; what it persisted shows in what it sends.
                 self.mix(8);
                 self.mix(server as u64);
-                self.mix_bytes(raft_state);
-                match snapshot {
-                    Some(snapshot) => self.mix_bytes(snapshot),
-                    None => self.mix(u64::MAX),
-                }
+                self.mix(raft_state.len() as u64);
+                self.mix(snapshot.map_or(u64::MAX, |snapshot| snapshot.len() as u64));
             }
             EventRecord::Apply {
                 server,
@@ -216,8 +215,14 @@ impl Fingerprint {
                 self.mix(9);
                 self.mix(server as u64);
                 self.mix(index);
-                self.mix(snapshot_term.map_or(u64::MAX, |term| term));
-                self.mix_bytes(data);
+                match snapshot_term {
+                    // A command is short; a snapshot can be large: its size only.
+                    None => self.mix_bytes(data),
+                    Some(term) => {
+                        self.mix(term);
+                        self.mix(data.len() as u64);
+                    }
+                }
             }
             EventRecord::NetworkChange {
                 what,
