@@ -14,7 +14,7 @@
 //! | [`NeverTrims`] | the service's `snapshot()` is ignored          | `Log size too large`    |
 //! | [`Canary`]     | a deposed leader still leads; persists dropped | every hunt              |
 //!
-//! The negative controls are `tests/tests/controls.rs` and `tests/tests/snapshot_controls.rs`;
+//! The negative controls are `reference/tests/controls.rs` and `reference/tests/snapshot_controls.rs`;
 //! `scripts/ci-hunt` hunts the canary.
 //!
 //! Never use these as a Raft.
