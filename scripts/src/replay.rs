@@ -66,7 +66,22 @@ pub fn main_with(replay: impl FnOnce(&ReplayArgs) -> Result<u8, String>) -> Exit
 /// it, with the same options and output as `scripts/replay` (see `scripts/README.md`). The
 /// replay commands that [`crate::hunt_main`] prints run it.
 ///
-/// ```ignore
+/// ```no_run
+/// # mod my_raft {
+/// #     use raft::{Context, Init, RaftNode, RaftView, TimerId};
+/// #     pub struct MyRaft;
+/// #     impl RaftNode for MyRaft {
+/// #         type Request = ();
+/// #         type Reply = ();
+/// #         fn new(_: &mut Context<'_, ()>, _: Init) -> Self { MyRaft }
+/// #         fn handle_request(&mut self, _: &mut Context<'_, ()>, _: ()) {}
+/// #         fn handle_reply(&mut self, _: &mut Context<'_, ()>, _: usize, _: (), _: Option<()>) {}
+/// #         fn handle_timer(&mut self, _: &mut Context<'_, ()>, _: TimerId) {}
+/// #         fn start(&mut self, _: &mut Context<'_, ()>, _: Vec<u8>) -> Option<(u64, u64)> { None }
+/// #         fn state(&self) -> (u64, bool) { (0, false) }
+/// #         fn inspect(&self) -> RaftView { RaftView::default() }
+/// #     }
+/// # }
 /// fn main() -> std::process::ExitCode {
 ///     scripts::replay_main::<my_raft::MyRaft>() // your type here
 /// }

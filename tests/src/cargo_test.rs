@@ -147,8 +147,24 @@ fn replay_command(name: &str, seed: u64) -> String {
 /// suites on the given [`raft::RaftNode`] implementation, plus a test that the list matches
 /// the tester's registry. One line in a test file of your crate:
 ///
-/// ```ignore
+/// ```no_run
+/// # mod my_raft {
+/// #     use raft::{Context, Init, RaftNode, RaftView, TimerId};
+/// #     pub struct MyRaft;
+/// #     impl RaftNode for MyRaft {
+/// #         type Request = ();
+/// #         type Reply = ();
+/// #         fn new(_: &mut Context<'_, ()>, _: Init) -> Self { MyRaft }
+/// #         fn handle_request(&mut self, _: &mut Context<'_, ()>, _: ()) {}
+/// #         fn handle_reply(&mut self, _: &mut Context<'_, ()>, _: usize, _: (), _: Option<()>) {}
+/// #         fn handle_timer(&mut self, _: &mut Context<'_, ()>, _: TimerId) {}
+/// #         fn start(&mut self, _: &mut Context<'_, ()>, _: Vec<u8>) -> Option<(u64, u64)> { None }
+/// #         fn state(&self) -> (u64, bool) { (0, false) }
+/// #         fn inspect(&self) -> RaftView { RaftView::default() }
+/// #     }
+/// # }
 /// tester::lab_tests!(my_raft::MyRaft); // your type here
+/// # fn main() {}
 /// ```
 ///
 /// Then `cargo test --release 2a` runs the 2A tests on your Raft, as in the Go labs.
