@@ -70,6 +70,26 @@ pub enum EventRecord<'a> {
         /// What the driver did, for traces.
         what: &'static str,
     },
+    /// A node saved state to its persister (Go's `SaveRaftState`, `SaveStateAndSnapshot`).
+    Persist {
+        /// The node's server number.
+        server: usize,
+        /// The raft state saved.
+        raft_state: &'a [u8],
+        /// The snapshot saved with it, if any.
+        snapshot: Option<&'a [u8]>,
+    },
+    /// A node handed a message to its service (Raft's apply): a command, or a snapshot.
+    Apply {
+        /// The node's server number.
+        server: usize,
+        /// The log index of the command, or the last index the snapshot covers.
+        index: u64,
+        /// For a snapshot: the term of its last entry; `None` for a command.
+        snapshot_term: Option<u64>,
+        /// The command, or the snapshot's bytes.
+        data: &'a [u8],
+    },
     /// The driver changed the network (connect, enable, add or delete a server, flags).
     NetworkChange {
         /// What changed, for traces.
@@ -173,6 +193,36 @@ impl Fingerprint {
                 self.mix(6);
                 self.mix(server as u64);
                 self.mix_bytes(what.as_bytes());
+            }
+            EventRecord::Persist {
+                server,
+                raft_state,
+                snapshot,
+            } => {
+                // Sizes only: a Raft that persists its whole state on every change would
+                // otherwise pay for hashing it again; what it persisted shows in what it sends.
+                self.mix(8);
+                self.mix(server as u64);
+                self.mix(raft_state.len() as u64);
+                self.mix(snapshot.map_or(u64::MAX, |snapshot| snapshot.len() as u64));
+            }
+            EventRecord::Apply {
+                server,
+                index,
+                snapshot_term,
+                data,
+            } => {
+                self.mix(9);
+                self.mix(server as u64);
+                self.mix(index);
+                match snapshot_term {
+                    // A command is short; a snapshot can be large: its size only.
+                    None => self.mix_bytes(data),
+                    Some(term) => {
+                        self.mix(term);
+                        self.mix(data.len() as u64);
+                    }
+                }
             }
             EventRecord::NetworkChange {
                 what,

@@ -29,7 +29,8 @@ pub enum Caller {
     Node {
         /// Server number.
         server: usize,
-        /// Which incarnation of it (new on every [`Sim::add_server`]).
+        /// Which incarnation of this server: its boot count, 1 for the first boot, 2 after
+        /// the first restart (each [`Sim::add_server`] of the server adds one).
         incarnation: u64,
     },
 }
@@ -109,9 +110,43 @@ impl NodeIo<'_> {
         self.rng
     }
 
-    /// This server's stable storage.
+    /// This server's stable storage, for reading (write through [`NodeIo::save_raft_state`]
+    /// and [`NodeIo::save_state_and_snapshot`], which observers see).
     pub fn persister(&mut self) -> &mut Persister {
         self.persister
+    }
+
+    /// Saves the raft state, keeping the snapshot (Go's `SaveRaftState`); an observed event.
+    pub fn save_raft_state(&mut self, raft_state: Vec<u8>) {
+        self.core.record(EventRecord::Persist {
+            server: self.server,
+            raft_state: &raft_state,
+            snapshot: None,
+        });
+        self.persister.save_raft_state(raft_state);
+    }
+
+    /// Saves raft state and snapshot atomically (Go's `SaveStateAndSnapshot`); an observed
+    /// event.
+    pub fn save_state_and_snapshot(&mut self, raft_state: Vec<u8>, snapshot: Vec<u8>) {
+        self.core.record(EventRecord::Persist {
+            server: self.server,
+            raft_state: &raft_state,
+            snapshot: Some(&snapshot),
+        });
+        self.persister.save_state_and_snapshot(raft_state, snapshot);
+    }
+
+    /// Records that this node handed `data` to its service at `index`: a command, or (with
+    /// `snapshot_term`) a snapshot. The host delivers it; this is for observers (traces) and
+    /// the fingerprint.
+    pub fn record_apply(&mut self, index: u64, snapshot_term: Option<u64>, data: &[u8]) {
+        self.core.record(EventRecord::Apply {
+            server: self.server,
+            index,
+            snapshot_term,
+            data,
+        });
     }
 }
 
@@ -180,7 +215,6 @@ struct Core {
     net_rng: SimRng,
     next_call: u64,
     next_timer: u64,
-    next_incarnation: u64,
     live_timers: BTreeSet<TimerId>,
     fingerprint: Fingerprint,
     observer: Option<Box<dyn Observer>>,
@@ -320,7 +354,6 @@ impl<N: Node> Sim<N> {
             net_rng: SimRng::new(root_seed, "network"),
             next_call: 0,
             next_timer: 0,
-            next_incarnation: 1,
             live_timers: BTreeSet::new(),
             fingerprint: Fingerprint::default(),
             observer: None,
@@ -451,10 +484,9 @@ impl<N: Node> Sim<N> {
                 boots: 0,
             });
         }
-        let incarnation = self.core.next_incarnation;
-        self.core.next_incarnation += 1;
         let slot = &mut self.slots[server];
         slot.boots += 1;
+        let incarnation = slot.boots;
         slot.rng = SimRng::new(
             self.core.root_seed,
             &format!("node/{server}/boot/{}", slot.boots),
@@ -473,7 +505,10 @@ impl<N: Node> Sim<N> {
             rng: &mut slot.rng,
             persister: &mut slot.persister,
         };
+        // The node being built is the current node: its constructor's log lines carry it.
+        crate::current::set(io.core.now, Some(server));
         let node = build(&mut io);
+        crate::current::set(self.core.now, None);
         slot.node = Some(node);
         self.core.net.set_server(
             server,
@@ -526,7 +561,8 @@ impl<N: Node> Sim<N> {
         Some(self.run_node(server, incarnation, f))
     }
 
-    /// Runs `f` on the live node `server` with its [`NodeIo`], as the current node for loggers.
+    /// Runs `f` on the live node `server` with its [`NodeIo`], as the current node for loggers
+    /// (and then none again: what the driver logs next is its own).
     fn run_node<T>(
         &mut self,
         server: usize,
@@ -543,7 +579,9 @@ impl<N: Node> Sim<N> {
             rng: &mut slot.rng,
             persister: &mut slot.persister,
         };
-        f(node, &mut io)
+        let result = f(node, &mut io);
+        crate::current::set(self.core.now, None);
+        result
     }
 
     /// The stable storage of `server` (it outlives crashes). Empty if never used.

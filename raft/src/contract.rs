@@ -25,6 +25,11 @@
 //!   tester may then call [`RaftNode::snapshot`] (2D), never from inside a handler.
 //! - **A crash drops the node** with its timers and pending calls; the next incarnation is
 //!   built by [`RaftNode::new`] from what was persisted. There is no `kill()`.
+//! - **A restart restores the service from the snapshot, not the node.** Before
+//!   [`RaftNode::new`] runs, the tester reads the saved snapshot itself and restores its
+//!   service from it (Go's `ingestSnap` in `start1`). The node must not apply that snapshot
+//!   again: it starts with `lastApplied` (and `commitIndex`) at the snapshot's last index, and
+//!   its first apply is the command right after it (the 2D applier fails any other index).
 //! - Time is virtual, in milliseconds; randomness is seeded per node and per boot, so a run
 //!   replays exactly from its seed.
 
@@ -77,7 +82,10 @@ pub struct Init {
     pub peer_count: usize,
     /// The raft state last persisted (empty on first boot).
     pub raft_state: Vec<u8>,
-    /// The snapshot last persisted (empty if none).
+    /// The snapshot last persisted (empty if none). The tester has already restored its
+    /// service from it: keep it (to send in InstallSnapshot, and to persist again with later
+    /// state), and start `lastApplied` at the index it covers, which your raft state must
+    /// record (the bytes are the service's, opaque to Raft). Do not apply it.
     pub snapshot: Vec<u8>,
 }
 
@@ -259,6 +267,13 @@ pub trait RaftNode: Sized + 'static {
 
     /// Boots a node (Go's `Make`): first start, or restart from persisted state. Must return
     /// promptly; set the first timer here.
+    ///
+    /// On a restart, `init.raft_state` and `init.snapshot` are what the last incarnation
+    /// persisted. The tester has already restored its service from the snapshot, so a
+    /// restarted node starts with `lastApplied` and `commitIndex` at the snapshot's last index
+    /// (0 without one) and applies nothing until it learns of newer commits; what it applies
+    /// next must be the command at `lastApplied + 1`. Lines logged here carry this node (`S2`)
+    /// in the debug log.
     ///
     /// The safety checks also call it to boot a *shadow* of a live node from what that node
     /// persisted, inspect it and drop it (its effects are discarded, its log lines muted):

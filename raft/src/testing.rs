@@ -2,13 +2,37 @@
 //!
 //! ```
 //! use raft::testing::RecordingHost;
-//! use raft::{RaftNode, Reference};
+//! use raft::{Context, Init, RaftNode, RaftView, TimerId};
+//!
+//! /// Stands for election in term 1 when its first timer fires.
+//! struct Eager { me: usize, peers: usize, term: u64 }
+//!
+//! impl RaftNode for Eager {
+//!     type Request = u64; // a term
+//!     type Reply = bool; // a vote
+//!     fn new(ctx: &mut Context<'_, u64>, init: Init) -> Self {
+//!         let timeout_ms = ctx.random_range_ms(300, 600);
+//!         ctx.set_timer(timeout_ms);
+//!         Eager { me: init.me, peers: init.peer_count, term: 0 }
+//!     }
+//!     fn handle_timer(&mut self, ctx: &mut Context<'_, u64>, _: TimerId) {
+//!         self.term += 1;
+//!         for peer in (0..self.peers).filter(|&p| p != self.me) {
+//!             ctx.call(peer, self.term);
+//!         }
+//!     }
+//! #   fn handle_request(&mut self, _: &mut Context<'_, u64>, _: u64) -> bool { false }
+//! #   fn handle_reply(&mut self, _: &mut Context<'_, u64>, _: usize, _: u64, _: Option<bool>) {}
+//! #   fn start(&mut self, _: &mut Context<'_, u64>, _: Vec<u8>) -> Option<(u64, u64)> { None }
+//!     fn state(&self) -> (u64, bool) { (self.term, false) }
+//! #   fn inspect(&self) -> RaftView { RaftView { term: self.term, ..RaftView::default() } }
+//! }
 //!
 //! let mut host = RecordingHost::new(1);
-//! let mut node: Reference = host.boot(0, 3);
+//! let mut node: Eager = host.boot(0, 3);
 //! host.fire_timer(&mut node).expect("an election timer");
 //! assert_eq!(node.state(), (1, false)); // a candidate in term 1
-//! assert_eq!(host.take_calls().len(), 2); // RequestVote to both peers
+//! assert_eq!(host.take_calls(), vec![(1, 1), (2, 1)]); // to both peers
 //! ```
 
 use std::collections::BTreeMap;

@@ -13,8 +13,9 @@
 //! debug log captured and a [`tester::trace::Trace`] installed, and saves both to the output
 //! folder.
 //!
-//! Entry points: [`reference_main`] is `scripts/hunt` (the reference, or `--canary`);
-//! [`hunt_main`] hunts any [`RaftNode`], from a binary in the crate that implements it.
+//! Entry points: [`hunt_main`] hunts any [`RaftNode`], from a binary in the crate that
+//! implements it; [`main_with`] is `scripts/hunt` (the reference, or `--canary`), whose binary
+//! lives in the `raft-reference` package.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
@@ -34,7 +35,7 @@ use crate::display::{Display, human_duration};
 use crate::logging::{self, Capture};
 use crate::plan::{self, Done, Shard};
 use crate::record::{self, NONDETERMINISTIC, RunRecord, Summary};
-use crate::{CanaryRaft, Implementation, Reference, junit, megabytes, peak_memory_bytes};
+use crate::{Checks, Implementation, junit, megabytes, peak_memory_bytes};
 
 /// Largest log or trace file saved for one failing run; the rest is cut.
 const ARTIFACT_LIMIT_BYTES: u64 = 64 << 20;
@@ -92,6 +93,14 @@ pub struct HuntArgs {
     /// Run every seed twice and compare event by event (also: LAB_CHECK_DETERMINISM=1).
     #[arg(long)]
     pub check_determinism: bool,
+    /// Fail runs that print a Go warning, such as "warning: term changed even though there
+    /// were no failures" (also: LAB_STRICT=1). Without it they are counted and shown.
+    #[arg(long)]
+    pub strict: bool,
+    /// Turn off the safety checks after every input (also: LAB_CHECKS=off), to compare speed
+    /// with the Go checks alone. Printed replay commands carry it.
+    #[arg(long)]
+    pub no_checks: bool,
     /// Report a run still going after this many wall-clock seconds as a hang.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub hang_timeout: u64,
@@ -109,26 +118,35 @@ pub struct HuntArgs {
 /// Interrupts (Ctrl-C, SIGTERM) received; the first stops the hunt cleanly, the second quits.
 static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 
-/// `scripts/hunt`: parses the arguments and hunts the reference, or the canary with
-/// `--canary`. Returns the exit status: 0 if every run passed, 1 after failures or a hunt that
-/// stopped early, 2 after a usage error.
-pub fn reference_main() -> ExitCode {
+/// `scripts/hunt`: parses the arguments and runs `hunt` on them (which picks the reference,
+/// or the canary with `--canary`, and calls [`run`]). Returns the exit status: 0 if every run
+/// passed, 1 after failures or a hunt that stopped early, 2 after a usage error.
+pub fn main_with(hunt: impl FnOnce(&HuntArgs) -> Result<i32, String>) -> ExitCode {
     let args = HuntArgs::parse();
-    exit_code(with_signals(|| {
-        if args.canary {
-            run::<CanaryRaft>(&args, Implementation::Canary)
-        } else {
-            run::<Reference>(&args, Implementation::Reference)
-        }
-    }))
+    exit_code(with_signals(|| hunt(&args)))
 }
 
 /// The hunt over your own Raft: the whole of a `src/bin/hunt.rs` in the crate that implements
 /// it, with the same options and output as `scripts/hunt` (see `scripts/README.md`):
 ///
 /// ```no_run
+/// # mod my_raft {
+/// #     use raft::{Context, Init, RaftNode, RaftView, TimerId};
+/// #     pub struct MyRaft;
+/// #     impl RaftNode for MyRaft {
+/// #         type Request = ();
+/// #         type Reply = ();
+/// #         fn new(_: &mut Context<'_, ()>, _: Init) -> Self { MyRaft }
+/// #         fn handle_request(&mut self, _: &mut Context<'_, ()>, _: ()) {}
+/// #         fn handle_reply(&mut self, _: &mut Context<'_, ()>, _: usize, _: (), _: Option<()>) {}
+/// #         fn handle_timer(&mut self, _: &mut Context<'_, ()>, _: TimerId) {}
+/// #         fn start(&mut self, _: &mut Context<'_, ()>, _: Vec<u8>) -> Option<(u64, u64)> { None }
+/// #         fn state(&self) -> (u64, bool) { (0, false) }
+/// #         fn inspect(&self) -> RaftView { RaftView::default() }
+/// #     }
+/// # }
 /// fn main() -> std::process::ExitCode {
-///     scripts::hunt_main::<raft::Reference>() // your type here: my_raft::MyRaft
+///     scripts::hunt_main::<my_raft::MyRaft>() // your type here
 /// }
 /// ```
 ///
@@ -176,7 +194,7 @@ fn exit_code(result: Result<i32, String>) -> ExitCode {
 /// What the workers share.
 struct Shared {
     stop: AtomicBool,
-    determinism: bool,
+    checks: Checks,
     implementation: Implementation,
     out: PathBuf,
     /// Failing runs of each test whose artifacts were taken (capped by `--keep`).
@@ -257,293 +275,475 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
         }
         return Ok(0);
     }
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-        .max(1);
-    let shard = args.shard.unwrap_or_default();
-    if let Some(empty) = plan::no_seeds(args.first_seed, args.seeds, shard) {
-        return Err(empty);
-    }
-    let seeds = plan::shard_seeds(args.first_seed, args.seeds, shard);
-    let seeds_per_test = seeds.clone().count() as u64;
-    let determinism = args.check_determinism || determinism::enabled();
-    let names: Vec<String> = cases.iter().map(|c| c.name.to_owned()).collect();
-    let mut summary = Summary::new(names.clone());
-    let mut done = Done::new(cases.len(), args.first_seed);
-    let mut resumed_per_test = vec![0u64; cases.len()];
-
-    let mut jsonl = match &args.jsonl {
-        Some(path) => Some(open_results(
-            path,
-            args,
-            implementation,
-            &cases,
-            shard,
-            &mut done,
-            &mut summary,
-            &mut resumed_per_test,
-        )?),
-        None => None,
-    };
-    let out = args.out.clone().unwrap_or_else(default_out);
-    let total = seeds_per_test * cases.len() as u64;
-    let resumed = done.len();
-
-    println!(
-        "hunt: {} test(s) x {} seed(s) (seeds {}..={}{}) = {} runs of {}, {jobs} job(s){}{}",
-        cases.len(),
-        seeds_per_test,
-        args.first_seed,
-        args.first_seed.saturating_add(args.seeds).saturating_sub(1),
-        if shard.count > 1 {
-            format!(", shard {shard}")
-        } else {
-            String::new()
-        },
-        total,
-        implementation.as_str(),
-        if determinism {
-            ", each seed twice (determinism check)"
-        } else {
-            ""
-        },
-        if resumed > 0 {
-            format!("; {resumed} run(s) already in the result file")
-        } else {
-            String::new()
-        },
-    );
-
+    let setup = Setup::new(args, implementation, &cases)?;
+    setup.announce(args, cases.len(), implementation);
     logging::init_capture();
     logging::install_quiet_panic_hook();
     let shared = Arc::new(Shared {
         stop: AtomicBool::new(false),
-        determinism,
+        checks: setup.checks,
         implementation,
-        out: out.clone(),
+        out: setup.out.clone(),
         saved: cases.iter().map(|_| AtomicU64::new(0)).collect(),
         wrote: AtomicBool::new(false),
         keep: args.keep,
     });
+    let jobs = setup.jobs;
+    let (mut progress, feed) = Progress::new(args, setup, &cases, implementation);
     let cases = Arc::new(cases);
-    // Bars only when both streams are a terminal: a redirected stdout wants plain lines.
-    let terminal =
-        !args.plain && std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
-    let rows: Vec<(&str, u64, u64)> = cases
-        .iter()
-        .zip(&resumed_per_test)
-        .map(|(case, &done)| (case.name, done, seeds_per_test))
-        .collect();
-    let mut display = Display::new(&rows, terminal);
+    let mut workers = Workers::start(&cases, &shared, jobs, feed)?;
+    let started = Instant::now();
+    progress.collect(args, &mut workers, &cases)?;
+    progress.display.finish();
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(progress.report(args, elapsed, &shared, workers.abandoned))
+}
 
-    // The feeder: walks the plan lazily into a short queue.
-    let (job_tx, job_rx) = bounded::<(usize, u64)>(jobs * 4);
-    {
-        let shared = Arc::clone(&shared);
+/// What a hunt is about to do: the runs, the checks, where results go.
+struct Setup {
+    jobs: usize,
+    checks: Checks,
+    seeds_per_test: u64,
+    /// Runs in the plan, done or not.
+    total: u64,
+    /// Runs already in the result file (`--resume`), per test.
+    resumed_per_test: Vec<u64>,
+    summary: Summary,
+    jsonl: Option<File>,
+    out: PathBuf,
+    /// The runs to hand out: the shard's seeds, less those done.
+    feed: (plan::Seeds, Done),
+}
+
+impl Setup {
+    fn new<R: RaftNode>(
+        args: &HuntArgs,
+        implementation: Implementation,
+        cases: &[TestCase<R>],
+    ) -> Result<Setup, String> {
+        let jobs = args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+            .max(1);
+        let shard = args.shard.unwrap_or_default();
+        if let Some(empty) = plan::no_seeds(args.first_seed, args.seeds, shard) {
+            return Err(empty);
+        }
+        let seeds = plan::shard_seeds(args.first_seed, args.seeds, shard);
+        let seeds_per_test = seeds.clone().count() as u64;
+        let names: Vec<String> = cases.iter().map(|c| c.name.to_owned()).collect();
+        let mut summary = Summary::new(names);
+        let mut done = Done::new(cases.len(), args.first_seed);
+        let mut resumed_per_test = vec![0u64; cases.len()];
+        let jsonl = match &args.jsonl {
+            Some(path) => Some(open_results(
+                path,
+                args,
+                implementation,
+                cases,
+                shard,
+                &mut done,
+                &mut summary,
+                &mut resumed_per_test,
+            )?),
+            None => None,
+        };
+        Ok(Setup {
+            jobs,
+            checks: Checks {
+                determinism: args.check_determinism || determinism::enabled(),
+                strict: args.strict || tester::warnings::strict_from_env(),
+                safety_off: Checks::safety_off_from(args.no_checks),
+            },
+            seeds_per_test,
+            total: seeds_per_test * cases.len() as u64,
+            resumed_per_test,
+            summary,
+            jsonl,
+            out: args.out.clone().unwrap_or_else(default_out),
+            feed: (seeds, done),
+        })
+    }
+
+    /// The first line: what runs, on what, how.
+    fn announce(&self, args: &HuntArgs, tests: usize, implementation: Implementation) {
+        let shard = args.shard.unwrap_or_default();
+        let resumed: u64 = self.resumed_per_test.iter().sum();
+        let mut how = String::new();
+        if self.checks.determinism {
+            how.push_str(", each seed twice (determinism check)");
+        }
+        if self.checks.strict {
+            how.push_str(", warnings fail (strict)");
+        }
+        if self.checks.safety_off {
+            how.push_str(", safety checks OFF");
+        }
+        if resumed > 0 {
+            how.push_str(&format!("; {resumed} run(s) already in the result file"));
+        }
+        println!(
+            "hunt: {tests} test(s) x {} seed(s) (seeds {}..={}{}) = {} runs of {}, {} job(s){how}",
+            self.seeds_per_test,
+            args.first_seed,
+            args.first_seed.saturating_add(args.seeds).saturating_sub(1),
+            if shard.count > 1 {
+                format!(", shard {shard}")
+            } else {
+                String::new()
+            },
+            self.total,
+            implementation.as_str(),
+            self.jobs,
+        );
+    }
+}
+
+/// The worker threads and the feeder that hands them runs.
+struct Workers<R: RaftNode> {
+    cases: Arc<Vec<TestCase<R>>>,
+    shared: Arc<Shared>,
+    jobs: Receiver<(usize, u64)>,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+    slots: Vec<Arc<Slot>>,
+    /// Workers that have not exited and were not abandoned.
+    live: usize,
+    abandoned: usize,
+    /// Abandoned workers after which the hunt stops.
+    max_abandoned: usize,
+}
+
+impl<R: RaftNode> Workers<R> {
+    /// Starts the feeder, which walks the plan lazily into a short queue, and `jobs` workers.
+    fn start(
+        cases: &Arc<Vec<TestCase<R>>>,
+        shared: &Arc<Shared>,
+        jobs: usize,
+        (seeds, done): (plan::Seeds, Done),
+    ) -> Result<Workers<R>, String> {
+        let (job_tx, job_rx) = bounded::<(usize, u64)>(jobs * 4);
+        let feeder_shared = Arc::clone(shared);
         let tests = cases.len();
         std::thread::Builder::new()
             .name("hunt-feeder".into())
             .spawn(move || {
                 for run in plan::runs(tests, seeds, &done) {
-                    if shared.stop.load(Ordering::Relaxed) || job_tx.send(run).is_err() {
+                    if feeder_shared.stop.load(Ordering::Relaxed) || job_tx.send(run).is_err() {
                         break;
                     }
                 }
             })
             .map_err(|e| format!("cannot start a thread: {e}"))?;
+        let (tx, rx) = unbounded::<Msg>();
+        let mut workers = Workers {
+            cases: Arc::clone(cases),
+            shared: Arc::clone(shared),
+            jobs: job_rx,
+            tx,
+            rx,
+            slots: Vec::new(),
+            live: 0,
+            abandoned: 0,
+            max_abandoned: jobs.max(2),
+        };
+        for _ in 0..jobs {
+            workers.spawn()?;
+        }
+        Ok(workers)
     }
 
-    let (msg_tx, msg_rx) = unbounded::<Msg>();
-    let mut slots: Vec<Arc<Slot>> = Vec::new();
-    let spawn_worker = |slots: &mut Vec<Arc<Slot>>| -> Result<(), String> {
-        let id = slots.len();
+    /// Starts one more worker.
+    fn spawn(&mut self) -> Result<(), String> {
+        let id = self.slots.len();
         let slot = Arc::new(Slot::default());
-        slots.push(Arc::clone(&slot));
+        self.slots.push(Arc::clone(&slot));
         let (cases, jobs, tx, shared) = (
-            Arc::clone(&cases),
-            job_rx.clone(),
-            msg_tx.clone(),
-            Arc::clone(&shared),
+            Arc::clone(&self.cases),
+            self.jobs.clone(),
+            self.tx.clone(),
+            Arc::clone(&self.shared),
         );
         std::thread::Builder::new()
             .name(format!("hunt-worker-{id}"))
             .stack_size(WORKER_STACK_BYTES)
             .spawn(move || worker::<R>(id, &cases, &jobs, &tx, &slot, &shared))
-            .map(drop)
-            .map_err(|e| format!("cannot start a worker thread: {e}"))
-    };
-    for _ in 0..jobs {
-        spawn_worker(&mut slots)?;
+            .map_err(|e| format!("cannot start a worker thread: {e}"))?;
+        self.live += 1;
+        Ok(())
     }
-    let started = Instant::now();
-    let hang_after = Duration::from_secs(args.hang_timeout.max(1));
-    let max_abandoned = jobs.max(2);
-    let mut live = jobs;
-    let mut abandoned = 0usize;
-    let mut ran = 0u64;
-    let mut stop_reason: Option<String> = None;
-    let mut write_error: Option<String> = None;
+}
 
-    let mut finish_run = |test: usize,
-                          record: RunRecord,
-                          log: Option<PathBuf>,
-                          display: &mut Display,
-                          summary: &mut Summary| {
-        ran += 1;
-        if let Some(file) = jsonl.as_mut() {
+/// The main thread's view of a hunt in progress: what finished, and why it stops early.
+struct Progress {
+    display: Display,
+    summary: Summary,
+    jsonl: Option<File>,
+    checks: Checks,
+    implementation: Implementation,
+    jobs: usize,
+    /// Runs in the plan, done or not.
+    total: u64,
+    ran: u64,
+    resumed: u64,
+    stop_reason: Option<String>,
+    write_error: Option<String>,
+}
+
+impl Progress {
+    /// The progress of the hunt `setup` describes, and the runs to hand out.
+    fn new<R: RaftNode>(
+        args: &HuntArgs,
+        setup: Setup,
+        cases: &[TestCase<R>],
+        implementation: Implementation,
+    ) -> (Progress, (plan::Seeds, Done)) {
+        // Bars only when both streams are a terminal: a redirected stdout wants plain lines.
+        let terminal =
+            !args.plain && std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
+        let rows: Vec<(&str, u64, u64)> = cases
+            .iter()
+            .zip(&setup.resumed_per_test)
+            .map(|(case, &done)| (case.name, done, setup.seeds_per_test))
+            .collect();
+        let progress = Progress {
+            display: Display::new(&rows, terminal),
+            summary: setup.summary,
+            jsonl: setup.jsonl,
+            checks: setup.checks,
+            implementation,
+            jobs: setup.jobs,
+            total: setup.total,
+            ran: 0,
+            resumed: setup.resumed_per_test.iter().sum(),
+            stop_reason: None,
+            write_error: None,
+        };
+        (progress, setup.feed)
+    }
+
+    /// Stops the hunt (runs in flight finish) for `reason`, unless it is stopping already.
+    fn stop(&mut self, shared: &Shared, reason: &str) {
+        if self.stop_reason.is_none() {
+            self.stop_reason = Some(reason.to_owned());
+            shared.stop.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Records a finished run: result file, display, summary. Returns whether it failed.
+    fn finish_run(&mut self, test: usize, record: RunRecord, log: Option<PathBuf>) -> bool {
+        self.ran += 1;
+        if let Some(file) = self.jsonl.as_mut() {
             let line = serde_json::to_string(&record).expect("a record serializes");
             if let Err(e) = writeln!(file, "{line}").and_then(|()| file.flush()) {
-                write_error.get_or_insert_with(|| format!("writing the result file: {e}"));
+                let error = format!("writing the result file: {e}");
+                self.write_error.get_or_insert(error);
             }
         }
-        display.record(test, record.passed);
+        self.display.record(test, record.passed);
         if !record.passed {
-            let mut block = failure_block(&record, implementation, determinism);
+            let mut block = failure_block(&record, self.implementation, self.checks);
             if let Some(log) = log {
                 block.push_str(&format!("\n    log:    {} (and .trace)", log.display()));
             }
-            display.println(&block);
+            self.display.println(&block);
+        } else if record.warnings > 0 && self.summary.warned.len() < record::LISTED_WARNINGS {
+            self.display.println(&record::warning_block(&record));
         }
-        summary.add(&record);
+        self.summary.add(&record);
         !record.passed
-    };
+    }
 
-    while live > 0 {
-        if INTERRUPTS.load(Ordering::SeqCst) > 0 && stop_reason.is_none() {
-            shared.stop.store(true, Ordering::SeqCst);
-            stop_reason = Some("interrupted: by Ctrl-C or SIGTERM".into());
-            display
-                .println("interrupted: finishing the runs in flight (interrupt again to quit now)");
+    /// Takes messages from the workers and runs the watchdog until every worker is done.
+    fn collect<R: RaftNode>(
+        &mut self,
+        args: &HuntArgs,
+        workers: &mut Workers<R>,
+        cases: &[TestCase<R>],
+    ) -> Result<(), String> {
+        let hang_after = Duration::from_secs(args.hang_timeout.max(1));
+        while workers.live > 0 {
+            if INTERRUPTS.load(Ordering::SeqCst) > 0 && self.stop_reason.is_none() {
+                self.stop(&workers.shared, "interrupted: by Ctrl-C or SIGTERM");
+                self.display.println(
+                    "interrupted: finishing the runs in flight (interrupt again to quit now)",
+                );
+            }
+            match workers.rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(message) => self.take(message, args, workers),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            self.watchdog(args, workers, cases, hang_after)?;
+            self.display.tick();
         }
-        match msg_rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Msg::Done {
+        Ok(())
+    }
+
+    /// One message from a worker.
+    fn take<R: RaftNode>(&mut self, message: Msg, args: &HuntArgs, workers: &mut Workers<R>) {
+        match message {
+            Msg::Done {
                 worker,
                 test,
                 record,
                 log,
-            }) => {
-                if slots[worker].abandoned() {
-                    continue;
+            } => {
+                if workers.slots[worker].abandoned() {
+                    return;
                 }
-                let failed = finish_run(test, record, log, &mut display, &mut summary);
-                if failed && args.stop_on_failure && stop_reason.is_none() {
-                    shared.stop.store(true, Ordering::SeqCst);
-                    stop_reason = Some("stopped: at the first failure (--stop-on-failure)".into());
+                if self.finish_run(test, record, log) && args.stop_on_failure {
+                    self.stop(&workers.shared, STOPPED_AT_FIRST_FAILURE);
                 }
             }
-            Ok(Msg::Saved { worker, note }) => {
-                if !slots[worker].abandoned() {
-                    display.println(&note);
+            Msg::Saved { worker, note } => {
+                if !workers.slots[worker].abandoned() {
+                    self.display.println(&note);
                 }
             }
-            Ok(Msg::Exit { worker }) => {
-                if !slots[worker].abandoned() {
-                    live -= 1;
+            Msg::Exit { worker } => {
+                if !workers.slots[worker].abandoned() {
+                    workers.live -= 1;
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
         }
-        // The watchdog.
-        for worker in 0..slots.len() {
-            let Some((test, seed, wall, rerun)) = slots[worker].abandon_if_older(hang_after) else {
+    }
+
+    /// Abandons every run older than `hang_after` and reports it as a hang; replaces its
+    /// worker unless the hunt stops.
+    fn watchdog<R: RaftNode>(
+        &mut self,
+        args: &HuntArgs,
+        workers: &mut Workers<R>,
+        cases: &[TestCase<R>],
+        hang_after: Duration,
+    ) -> Result<(), String> {
+        for worker in 0..workers.slots.len() {
+            let Some((test, seed, wall, rerun)) =
+                workers.slots[worker].abandon_if_older(hang_after)
+            else {
                 continue;
             };
-            live -= 1;
-            abandoned += 1;
+            workers.live -= 1;
+            workers.abandoned += 1;
             let case = &cases[test];
             if rerun {
                 // The run itself was reported already; only the rerun for its log hung.
-                display.println(&format!(
+                self.display.println(&format!(
                     "    the rerun of {} seed {seed} that saves its log and trace hung; its \
                      thread was abandoned",
                     case.name
                 ));
             } else {
-                let record = hang_record(case, seed, wall, implementation, determinism);
-                let log = save_hang_note(&shared, test, case, seed, &record);
-                finish_run(test, record, log, &mut display, &mut summary);
+                let record = hang_record(case, seed, wall, self.implementation, self.checks);
+                let log = save_hang_note(&workers.shared, test, case, seed, &record);
+                self.finish_run(test, record, log);
             }
-            if args.stop_on_failure && stop_reason.is_none() {
-                stop_reason = Some("stopped: at the first failure (--stop-on-failure)".into());
-                shared.stop.store(true, Ordering::SeqCst);
-            } else if abandoned >= max_abandoned && stop_reason.is_none() {
-                stop_reason = Some(format!(
-                    "stopped: {abandoned} runs hung, each still spinning on an abandoned thread"
-                ));
-                shared.stop.store(true, Ordering::SeqCst);
-            } else if !shared.stop.load(Ordering::SeqCst) {
-                spawn_worker(&mut slots)?;
-                live += 1;
+            if args.stop_on_failure {
+                self.stop(&workers.shared, STOPPED_AT_FIRST_FAILURE);
+            } else if workers.abandoned >= workers.max_abandoned {
+                let reason = format!(
+                    "stopped: {} runs hung, each still spinning on an abandoned thread",
+                    workers.abandoned
+                );
+                self.stop(&workers.shared, &reason);
+            } else if !workers.shared.stop.load(Ordering::SeqCst) {
+                workers.spawn()?;
             }
         }
-        display.tick();
+        Ok(())
     }
-    display.finish();
-    let elapsed = started.elapsed().as_secs_f64();
 
-    // The report.
-    if !summary.failures.is_empty() {
-        println!("\n{}", summary.failure_header());
-        print!("{}", summary.failure_list());
-    }
-    println!();
-    print!("{}", summary.table());
-    if !summary.kinds.is_empty() {
-        let kinds: Vec<String> = summary
-            .kinds
-            .iter()
-            .map(|(kind, n)| format!("{n} {kind}"))
-            .collect();
-        println!("failures by kind: {}", kinds.join(", "));
-    }
-    if shared.wrote.load(Ordering::SeqCst) {
-        println!("logs and traces of failing runs: {}", out.display());
-    }
-    if abandoned > 0 {
-        println!(
-            "{abandoned} hung run(s) left on abandoned threads; exiting without waiting for them"
-        );
-    }
-    println!(
-        "{ran} run(s) in {} ({:.1} runs/s with {jobs} job(s)); peak memory (VmHWM) {}",
-        human_duration(elapsed),
-        ran as f64 / elapsed.max(1e-9),
-        peak_memory_bytes().map_or_else(|| "unknown".into(), megabytes)
-    );
-    if let Some(path) = &args.junit {
-        let suite = junit::Suite {
-            name: format!("hunt ({})", implementation.as_str()),
-            summary: &summary,
-        };
-        if let Err(e) = std::fs::write(path, junit::render("hunt", &[suite], Some(elapsed))) {
-            write_error.get_or_insert_with(|| format!("writing {}: {e}", path.display()));
+    /// The end of the hunt: failures, warnings, the table, the totals. Returns the exit
+    /// status.
+    fn report(&mut self, args: &HuntArgs, elapsed: f64, shared: &Shared, abandoned: usize) -> i32 {
+        let summary = &self.summary;
+        if !summary.failures.is_empty() {
+            println!("\n{}", summary.failure_header());
+            print!("{}", summary.failure_list());
         }
+        if let Some(warnings) = summary.warning_list() {
+            print!("\n{warnings}");
+            if !self.checks.strict {
+                println!("(--strict, or LAB_STRICT=1, fails runs that print warnings)");
+            }
+        }
+        println!();
+        print!("{}", summary.table());
+        self.print_notes(shared, elapsed, abandoned);
+        if let Some(path) = &args.junit {
+            let suite = junit::Suite {
+                name: format!("hunt ({})", self.implementation.as_str()),
+                summary: &self.summary,
+            };
+            if let Err(e) = std::fs::write(path, junit::render("hunt", &[suite], Some(elapsed))) {
+                let error = format!("writing {}: {e}", path.display());
+                self.write_error.get_or_insert(error);
+            }
+        }
+        self.print_ending(args);
+        let failed =
+            self.summary.failed() > 0 || self.write_error.is_some() || self.stop_reason.is_some();
+        i32::from(failed)
     }
-    if let Some(error) = &write_error {
-        println!("error: {error}");
-    }
-    if total == resumed && ran == 0 {
-        println!("nothing left to run: the result file holds all {total} run(s) of this hunt");
-    }
-    // Right above the totals, so that `N passed, 0 failed` with exit status 1 explains itself.
-    if let Some(reason) = &stop_reason {
-        let skipped = total.saturating_sub(resumed + ran);
-        let resume = if args.jsonl.is_some() {
-            "; rerun with --resume to finish them"
-        } else {
-            ""
-        };
+
+    /// The lines under the table: failures by kind, where the logs are, speed and memory.
+    fn print_notes(&self, shared: &Shared, elapsed: f64, abandoned: usize) {
+        if !self.summary.kinds.is_empty() {
+            let kinds: Vec<String> = self
+                .summary
+                .kinds
+                .iter()
+                .map(|(kind, n)| format!("{n} {kind}"))
+                .collect();
+            println!("failures by kind: {}", kinds.join(", "));
+        }
+        if shared.wrote.load(Ordering::SeqCst) {
+            println!("logs and traces of failing runs: {}", shared.out.display());
+        }
+        if abandoned > 0 {
+            println!(
+                "{abandoned} hung run(s) left on abandoned threads; exiting without waiting for them"
+            );
+        }
         println!(
-            "{reason}; {skipped} of {total} run(s) not started, so the exit status is 1{resume}"
+            "{} run(s) in {} ({:.1} runs/s with {} job(s)); peak memory (VmHWM) {}",
+            self.ran,
+            human_duration(elapsed),
+            self.ran as f64 / elapsed.max(1e-9),
+            self.jobs,
+            peak_memory_bytes().map_or_else(|| "unknown".into(), megabytes)
         );
     }
-    println!("{}", summary.last_line());
-    let _ = std::io::stdout().flush();
-    let failed = summary.failed() > 0 || write_error.is_some() || stop_reason.is_some();
-    Ok(i32::from(failed))
+
+    /// The last lines: errors, why the hunt stopped early (right above the totals, so that
+    /// `N passed, 0 failed` with exit status 1 explains itself), and the totals.
+    fn print_ending(&self, args: &HuntArgs) {
+        let total = self.total;
+        if let Some(error) = &self.write_error {
+            println!("error: {error}");
+        }
+        if total == self.resumed && self.ran == 0 {
+            println!("nothing left to run: the result file holds all {total} run(s) of this hunt");
+        }
+        if let Some(reason) = &self.stop_reason {
+            let skipped = total.saturating_sub(self.resumed + self.ran);
+            let resume = if args.jsonl.is_some() {
+                "; rerun with --resume to finish them"
+            } else {
+                ""
+            };
+            println!(
+                "{reason}; {skipped} of {total} run(s) not started, so the exit status is 1{resume}"
+            );
+        }
+        println!("{}", self.summary.last_line());
+        let _ = std::io::stdout().flush();
+    }
 }
+
+/// Why a hunt with `--stop-on-failure` stopped.
+const STOPPED_AT_FIRST_FAILURE: &str = "stopped: at the first failure (--stop-on-failure)";
 
 /// Opens `--jsonl FILE` for appending. With `--resume`, first reads it: its runs of this plan
 /// count as done (and in the table); without, a non-empty file is an error (no silent mixing).
@@ -660,7 +860,7 @@ fn worker<R: RaftNode>(
         }
         let case = &cases[test];
         slot.begin(test, seed, false);
-        let record = run_one(case, seed, shared.implementation, shared.determinism);
+        let record = run_one(case, seed, shared.implementation, shared.checks);
         if !slot.end() {
             return;
         }
@@ -692,37 +892,25 @@ pub fn run_one<R: RaftNode>(
     case: &TestCase<R>,
     seed: u64,
     implementation: Implementation,
-    determinism: bool,
+    checks: Checks,
 ) -> RunRecord {
     let started = Instant::now();
-    let (report, mismatch) = if determinism {
-        determinism::run_twice(case, seed, RunOptions::default())
+    let (mut report, mismatch) = if checks.determinism {
+        determinism::run_twice(case, seed, checks.run_options())
     } else {
-        (run_case(case, seed, RunOptions::default()), None)
+        (run_case(case, seed, checks.run_options()), None)
     };
+    if checks.strict {
+        report.fail_on_warnings();
+    }
     // Microseconds are plenty, and keep result lines short.
     let wall_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1000.0;
-    let panicked_at = logging::take_panic_location();
-    let (kind, message, at_ms) = match (&mismatch, &report.result) {
-        (Some(mismatch), _) => (
-            Some(NONDETERMINISTIC.to_owned()),
-            Some(mismatch.to_string()),
-            mismatch.at.1.or(mismatch.at.0).map(|t| t.as_millis()),
-        ),
-        (None, Err(failure)) => {
-            let mut message = failure.message.clone();
-            if let (FailureKind::Panic, Some(at)) = (failure.kind, panicked_at) {
-                message = format!("{message} (panicked at {at})");
-            }
-            (
-                Some(failure.kind.as_str().to_owned()),
-                Some(message),
-                Some(failure.at.as_millis()),
-            )
-        }
-        (None, Ok(_)) => (None, None, None),
-    };
+    let (kind, message, at_ms) = failure_of(&report, mismatch.as_ref());
     let passed = kind.is_none();
+    let warnings = report.warnings();
+    let fingerprint = format!("{:016x}", report.fingerprint);
+    let replay = (!passed || !warnings.is_empty())
+        .then(|| implementation.replay_command(case.name, seed, checks, Some(&fingerprint)));
     RunRecord {
         test: case.name.to_owned(),
         part: case.part.as_str().to_owned(),
@@ -735,8 +923,41 @@ pub fn run_one<R: RaftNode>(
         wall_ms,
         virtual_ms: report.virtual_ms,
         events: report.events,
-        fingerprint: format!("{:016x}", report.fingerprint),
-        replay: (!passed).then(|| implementation.replay_command(case.name, seed, determinism)),
+        warnings: warnings.len() as u64,
+        warning: warnings.first().map(|w| (*w).to_owned()),
+        fingerprint,
+        replay,
+    }
+}
+
+/// The class, message and virtual time of a failed run, as result files write them.
+fn failure_of(
+    report: &tester::RunReport,
+    mismatch: Option<&determinism::Mismatch>,
+) -> (Option<String>, Option<String>, Option<u64>) {
+    let panicked_at = logging::take_panic_location();
+    match (mismatch, &report.result) {
+        (Some(mismatch), _) => (
+            Some(NONDETERMINISTIC.to_owned()),
+            Some(mismatch.to_string()),
+            mismatch.at.1.or(mismatch.at.0).map(|t| t.as_millis()),
+        ),
+        (None, Err(failure)) => {
+            let mut message = failure.message.clone();
+            let panicked = matches!(
+                failure.kind,
+                FailureKind::Panic | FailureKind::NotImplemented
+            );
+            if let (true, Some(at)) = (panicked, panicked_at) {
+                message = format!("{message} (panicked at {at})");
+            }
+            (
+                Some(failure.kind.as_str().to_owned()),
+                Some(message),
+                Some(failure.at.as_millis()),
+            )
+        }
+        (None, Ok(_)) => (None, None, None),
     }
 }
 
@@ -745,7 +966,7 @@ fn hang_record<R: RaftNode>(
     seed: u64,
     wall: Duration,
     implementation: Implementation,
-    determinism: bool,
+    checks: Checks,
 ) -> RunRecord {
     RunRecord {
         test: case.name.to_owned(),
@@ -764,12 +985,14 @@ fn hang_record<R: RaftNode>(
         virtual_ms: 0,
         events: 0,
         fingerprint: String::new(),
-        replay: Some(implementation.replay_command(case.name, seed, determinism)),
+        warnings: 0,
+        warning: None,
+        replay: Some(implementation.replay_command(case.name, seed, checks, None)),
     }
 }
 
 /// The lines printed when a run fails: what, when, and how to replay it.
-fn failure_block(record: &RunRecord, implementation: Implementation, determinism: bool) -> String {
+fn failure_block(record: &RunRecord, implementation: Implementation, checks: Checks) -> String {
     let mut block = record::failure_line(record);
     for line in record.message.iter().flat_map(|m| m.lines().skip(1)) {
         block.push_str("\n    ");
@@ -778,7 +1001,7 @@ fn failure_block(record: &RunRecord, implementation: Implementation, determinism
     if let Some(replay) = &record.replay {
         block.push_str(&format!("\n    replay: {replay}"));
     }
-    if let Some(cargo) = implementation.cargo_command(&record.test, record.seed, determinism) {
+    if let Some(cargo) = implementation.cargo_command(&record.test, record.seed, checks) {
         block.push_str(&format!("\n            {cargo}"));
     }
     block
@@ -850,36 +1073,61 @@ fn try_save_artifacts<R: RaftNode>(
     shared.wrote.store(true, Ordering::SeqCst);
     let log_path = artifact_path(shared, case.name, seed, "log");
     let trace_path = artifact_path(shared, case.name, seed, "trace");
-    let implementation = shared.implementation;
     let mut log = File::create(&log_path)?;
-    writeln!(
-        log,
-        "# {} seed {seed} on {}: rerun with RUST_LOG={} after it failed\n# replay: {}",
-        case.name,
-        implementation.as_str(),
-        std::env::var("RUST_LOG").unwrap_or_else(|_| logging::DEFAULT_FILTER.into()),
-        implementation.replay_command(case.name, seed, false),
-    )?;
-    if let Some(cargo) = implementation.cargo_command(case.name, seed, false) {
-        writeln!(log, "#         {cargo}")?;
-    }
-    writeln!(log, "# trace: {}\n\n--- debug log", trace_path.display())?;
+    write_log_header(&mut log, case.name, seed, fingerprint, shared, &trace_path)?;
     let (trace, trace_handle) = Trace::to_writer(Box::new(limited(File::create(&trace_path)?)));
-    let report = {
+    let mut report = {
         let _capture = Capture::start(Box::new(limited(log.try_clone()?)));
-        run_case(
-            case,
-            seed,
-            RunOptions {
-                echo: false,
-                observer: Some(Box::new(trace.decoding::<R>())),
-                ..RunOptions::default()
-            },
-        )
+        let observer: Box<dyn labrpc::Observer> = Box::new(trace.decoding::<R>());
+        let options = RunOptions {
+            echo: false,
+            observer: Some(observer),
+            ..shared.checks.run_options()
+        };
+        run_case(case, seed, options)
     };
+    if shared.checks.strict {
+        report.fail_on_warnings();
+    }
     let trace_result = trace_handle.finish();
     let _ = logging::take_panic_location();
     let mut log = BufWriter::new(OpenOptions::new().append(true).open(&log_path)?);
+    let note = write_log_result(&mut log, &report, fingerprint)?;
+    log.flush()?;
+    trace_result?;
+    Ok(note.map(|warning| format!("    {} seed {seed}: {warning}", case.name)))
+}
+
+/// The head of a failing run's log: what it is, how to replay it, where its trace is.
+fn write_log_header(
+    log: &mut File,
+    test: &str,
+    seed: u64,
+    fingerprint: &str,
+    shared: &Shared,
+    trace_path: &Path,
+) -> std::io::Result<()> {
+    let implementation = shared.implementation;
+    writeln!(
+        log,
+        "# {test} seed {seed} on {}: rerun with RUST_LOG={} after it failed\n# replay: {}",
+        implementation.as_str(),
+        std::env::var("RUST_LOG").unwrap_or_else(|_| logging::DEFAULT_FILTER.into()),
+        implementation.replay_command(test, seed, shared.checks, Some(fingerprint)),
+    )?;
+    if let Some(cargo) = implementation.cargo_command(test, seed, shared.checks) {
+        writeln!(log, "#         {cargo}")?;
+    }
+    writeln!(log, "# trace: {}\n\n--- debug log", trace_path.display())
+}
+
+/// The tail of a failing run's log: the test's output, the rerun's result and fingerprint.
+/// Returns a warning if the rerun is not the run that failed (`fingerprint`).
+fn write_log_result(
+    log: &mut impl Write,
+    report: &tester::RunReport,
+    fingerprint: &str,
+) -> std::io::Result<Option<String>> {
     writeln!(log, "\n--- test output")?;
     for line in &report.lines {
         writeln!(log, "{line}")?;
@@ -896,18 +1144,15 @@ fn try_save_artifacts<R: RaftNode>(
         report.events,
         labrpc::SimTime::from_millis(report.virtual_ms)
     )?;
-    let mut note = None;
-    if rerun != fingerprint && !fingerprint.is_empty() {
-        let warning = format!(
-            "warning: the rerun differs from the failing run (fingerprint {rerun}, was \
-             {fingerprint}): the implementation is nondeterministic; try --check-determinism"
-        );
-        writeln!(log, "{warning}")?;
-        note = Some(format!("    {} seed {seed}: {warning}", case.name));
+    if rerun == fingerprint || fingerprint.is_empty() {
+        return Ok(None);
     }
-    log.flush()?;
-    trace_result?;
-    Ok(note)
+    let warning = format!(
+        "warning: the rerun differs from the failing run (fingerprint {rerun}, was \
+         {fingerprint}): the implementation is nondeterministic; try --check-determinism"
+    );
+    writeln!(log, "{warning}")?;
+    Ok(Some(warning))
 }
 
 /// A hang found by the watchdog cannot be rerun safely (it would hang again): save a note.

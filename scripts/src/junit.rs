@@ -143,6 +143,8 @@ mod tests {
             virtual_ms: 1000,
             events: 1,
             fingerprint: "0".into(),
+            warnings: 0,
+            warning: None,
             replay: None,
         };
         summary.add(&pass);

@@ -1,18 +1,22 @@
 //! scripts: the drivers around simulations — the flake hunt, replay and merge of shard results.
 //!
 //! Code map:
-//! - `bin/hunt.rs`: `scripts/hunt`, many seeds of many tests on worker threads; [`hunt`] has
-//!   the pool, the watchdog and the failure artifacts, [`plan`] the selection and sharding,
-//!   [`display`] the progress bars or plain lines.
-//! - `bin/replay.rs`: `scripts/replay TEST SEED`, one run with debug logs and a trace
-//!   ([`replay`]).
+//! - [`hunt`]: many seeds of many tests on worker threads: the pool, the watchdog and the
+//!   failure artifacts; [`plan`] the selection and sharding, [`display`] the progress bars or
+//!   plain lines.
+//! - [`replay`]: one run with debug logs and a trace.
 //! - `bin/merge.rs`: `scripts/merge FILES...`, shard result files into one table per
 //!   implementation.
+//!
+//! The `scripts/hunt` and `scripts/replay` binaries, which run our reference Raft (or the
+//! canary around it), live in the `raft-reference` package (`reference/src/bin/`): this
+//! library, which a student's crate depends on, does not depend on the reference.
 //! - [`record`]: one JSON Lines record per run, and the summary table every tool prints.
 //! - [`junit`]: the JUnit XML report. [`logging`]: `RUST_LOG` lines prefixed with virtual
 //!   time and node, captured per thread; the quiet panic hook. [`paths`]: printed commands
-//!   that work from the current directory. The deliberately broken Raft the hunt must catch,
-//!   [`CanaryRaft`], is the tester's [`tester::controls::Canary`].
+//!   that work from the current directory; [`build`]: the cargo options and environment the
+//!   hunt was built with, carried into them. The deliberately broken Raft the hunt must catch is
+//!   the tester's [`tester::controls::Canary`] around the reference.
 //!
 //! **Your own Raft.** [`hunt_main`] and [`replay_main`] are the hunt and replay over any
 //! [`raft::RaftNode`]: a crate that implements one gets both tools with two three-line
@@ -21,6 +25,7 @@
 //! Unlike the simulation crates, this crate reads the wall clock and spawns threads: each
 //! worker thread runs one single-threaded, deterministic simulation at a time.
 
+pub mod build;
 pub mod display;
 pub mod hunt;
 pub mod junit;
@@ -36,7 +41,7 @@ pub use replay::replay_main;
 /// Which Raft implementation a tool runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Implementation {
-    /// [`raft::Reference`], our Raft.
+    /// Our reference Raft (`raft_reference::Reference`, in this repository's `reference/`).
     Reference,
     /// [`tester::controls::Canary`] over the reference: deliberately broken.
     Canary,
@@ -58,41 +63,44 @@ impl Implementation {
     /// The command that replays `test` on `seed` with debug logs and a trace, runnable from
     /// the current directory: this repository's `scripts/replay` wrapper (as a path relative
     /// to the current directory when it is below it, else absolute); for [`Own`](Self::Own),
-    /// the `replay` binary of the crate that runs the hunt.
-    pub fn replay_command(self, test: &str, seed: u64, determinism: bool) -> String {
-        let env = format!(
-            "{}{}",
-            checks_env(),
-            if determinism {
-                "LAB_CHECK_DETERMINISM=1 "
-            } else {
-                ""
-            }
-        );
-        match self {
-            Implementation::Reference => format!("{env}{} {test} {seed}", paths::replay_wrapper()),
-            Implementation::Canary => {
-                format!("{env}{} --canary {test} {seed}", paths::replay_wrapper())
-            }
-            Implementation::Own(_) => format!("{env}{} {test} {seed}", paths::own_replay()),
+    /// the `replay` binary of the crate that runs the hunt, built with the hunt's build
+    /// settings ([`build`]). With the run's `fingerprint`, the replay checks that it runs the
+    /// same run.
+    pub fn replay_command(
+        self,
+        test: &str,
+        seed: u64,
+        checks: Checks,
+        fingerprint: Option<&str>,
+    ) -> String {
+        let env = checks.env();
+        let tool = match self {
+            Implementation::Reference => paths::replay_wrapper(),
+            Implementation::Canary => format!("{} --canary", paths::replay_wrapper()),
+            Implementation::Own(_) => paths::own_replay(),
+        };
+        let mut command = format!("{env}{tool} {test} {seed}");
+        if checks.strict {
+            command.push_str(" --strict");
         }
+        if let Some(fingerprint) = fingerprint.filter(|f| !f.is_empty()) {
+            command.push_str(&format!(" --fingerprint {fingerprint}"));
+        }
+        command
     }
 
     /// The `cargo test` line that reruns `test` on `seed`, where there is one: only for the
     /// reference (the canary has no `#[test]`s, and where another crate's `#[test]`s live is
     /// that crate's business). Outside this workspace the line first changes into it.
-    pub fn cargo_command(self, test: &str, seed: u64, determinism: bool) -> Option<String> {
-        let command = match self {
-            Implementation::Reference if determinism => format!(
-                "{}LAB_CHECK_DETERMINISM=1 {}",
-                checks_env(),
-                tester::replay_command(test, seed)
-            ),
-            Implementation::Reference => {
-                format!("{}{}", checks_env(), tester::replay_command(test, seed))
-            }
-            Implementation::Canary | Implementation::Own(_) => return None,
-        };
+    pub fn cargo_command(self, test: &str, seed: u64, checks: Checks) -> Option<String> {
+        if self != Implementation::Reference {
+            return None;
+        }
+        let mut command = checks.env();
+        if checks.strict {
+            command.push_str(&format!("{}=1 ", tester::warnings::STRICT_ENV));
+        }
+        command.push_str(&tester::replay_command(test, seed));
         Some(match paths::workspace_root_if_outside() {
             Some(root) => format!("(cd {} && {command})", paths::quote(&root)),
             None => command,
@@ -100,20 +108,44 @@ impl Implementation {
     }
 }
 
-/// `LAB_CHECKS=off ` when this process runs without the safety checks, so that a printed
-/// command reruns what ran; empty otherwise.
-fn checks_env() -> &'static str {
-    if tester::safety::enabled_by_env() {
-        ""
-    } else {
-        "LAB_CHECKS=off "
-    }
+/// The checks a run makes besides the suite's own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checks {
+    /// Every seed runs twice, compared event by event (`--check-determinism`).
+    pub determinism: bool,
+    /// Go's warnings fail the run (`--strict`, `LAB_STRICT=1`).
+    pub strict: bool,
+    /// The safety checks after every input are off (`--no-checks`, `LAB_CHECKS=off`): for
+    /// speed comparisons only.
+    pub safety_off: bool,
 }
 
-/// The reference implementation under test.
-pub type Reference = raft::Reference;
-/// The canary: the reference with deliberate bugs.
-pub type CanaryRaft = tester::controls::Canary<raft::Reference>;
+impl Checks {
+    /// The run options these checks ask for (the safety checks on unless `safety_off`).
+    pub fn run_options(self) -> tester::RunOptions {
+        tester::RunOptions {
+            safety_checks: !self.safety_off,
+            ..tester::RunOptions::default()
+        }
+    }
+
+    /// Whether `--no-checks` or `LAB_CHECKS=off` turned the safety checks off.
+    pub fn safety_off_from(flag: bool) -> bool {
+        flag || !tester::safety::enabled_by_env()
+    }
+
+    /// The environment a printed command needs to rerun with these checks.
+    fn env(self) -> String {
+        let mut env = String::new();
+        if self.safety_off {
+            env.push_str(&format!("{}=off ", tester::safety::CHECKS_ENV));
+        }
+        if self.determinism {
+            env.push_str("LAB_CHECK_DETERMINISM=1 ");
+        }
+        env
+    }
+}
 
 /// Peak resident memory of this process so far (`VmHWM` in `/proc/self/status`), in bytes;
 /// `None` where there is no such file.

@@ -33,13 +33,17 @@ pub fn shown(path: &Path) -> String {
 
 /// `path` quoted for a POSIX shell if it holds anything but plain path characters.
 pub fn quote(path: &Path) -> String {
-    let text = path.to_string_lossy();
+    quote_word(&path.to_string_lossy())
+}
+
+/// `text` quoted for a POSIX shell if it holds anything but plain path characters.
+pub fn quote_word(text: &str) -> String {
     let plain = !text.is_empty()
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));
     if plain {
-        text.into_owned()
+        text.to_owned()
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
     }
@@ -70,23 +74,34 @@ pub fn workspace_root_if_outside() -> Option<PathBuf> {
 
 /// How to run the `replay` binary of the crate whose hunt is running ([`crate::hunt_main`] in
 /// a student's crate). Under `cargo run` (cargo then sets `CARGO_MANIFEST_DIR` for the
-/// program): `cargo run --release --bin replay --`, which rebuilds first, so the replay runs
-/// the same code as the hunt. Otherwise: the `replay` binary beside this one.
+/// program): `cargo run --bin replay --` with the hunt's build settings (its profile and
+/// features, and `RUSTFLAGS`-like variables: see [`crate::build`]), which rebuilds first, so
+/// the replay runs the code the hunt ran. Otherwise: the `replay` binary beside this one.
 pub fn own_replay() -> String {
+    let env = crate::build::build_env();
+    let exe = std::env::current_exe().ok();
     if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from) {
-        let inside = cwd().is_some_and(|cwd| cwd.starts_with(&dir));
-        return if inside {
-            "cargo run --release --bin replay --".to_owned()
-        } else {
-            format!(
-                "cargo run --release --manifest-path {} --bin replay --",
-                quote(&dir.join("Cargo.toml"))
-            )
+        let features = std::env::var(crate::build::FEATURES_ENV).ok();
+        let options = match &exe {
+            Some(exe) => crate::build::cargo_run_options(exe, features.as_deref()),
+            None => vec!["--release".to_owned()],
         };
+        let mut command = format!("{env}cargo run");
+        for option in &options {
+            command.push(' ');
+            command.push_str(&quote_word(option));
+        }
+        if !cwd().is_some_and(|cwd| cwd.starts_with(&dir)) {
+            command.push_str(&format!(
+                " --manifest-path {}",
+                quote(&dir.join("Cargo.toml"))
+            ));
+        }
+        return command + " --bin replay --";
     }
-    match std::env::current_exe() {
-        Ok(exe) => shown(&exe.with_file_name("replay")),
-        Err(_) => "replay".to_owned(),
+    match exe {
+        Some(exe) => format!("{env}{}", shown(&exe.with_file_name("replay"))),
+        None => format!("{env}replay"),
     }
 }
 

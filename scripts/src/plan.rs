@@ -85,8 +85,11 @@ pub fn select<R: RaftNode>(
         .collect())
 }
 
+/// The seeds of one shard, as [`shard_seeds`] gives them.
+pub type Seeds = std::iter::StepBy<std::ops::Range<u64>>;
+
 /// The seeds of one shard: `first..first + count`, every `shard.count`-th from `shard.index`.
-pub fn shard_seeds(first: u64, count: u64, shard: Shard) -> impl Iterator<Item = u64> + Clone {
+pub fn shard_seeds(first: u64, count: u64, shard: Shard) -> Seeds {
     (first.saturating_add(shard.index)..first.saturating_add(count))
         .step_by(usize::try_from(shard.count).unwrap_or(usize::MAX))
 }

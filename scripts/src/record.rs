@@ -25,7 +25,8 @@ pub struct RunRecord {
     pub implementation: String,
     /// Whether the run passed.
     pub passed: bool,
-    /// For a failure: `failed-check`, `safety`, `panic`, `hang`, `time-limit` or `nondeterministic`.
+    /// For a failure: `failed-check`, `safety`, `panic`, `not-implemented`, `hang`,
+    /// `time-limit`, `warning` (with `--strict`) or `nondeterministic`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// For a failure: the message.
@@ -42,7 +43,14 @@ pub struct RunRecord {
     pub events: u64,
     /// The run's fingerprint, in hex: the same seed must always give the same one.
     pub fingerprint: String,
-    /// For a failure: the command that replays it with debug logs and a trace.
+    /// Go warnings the test printed (`warning: ...` lines), whether or not the run passed.
+    #[serde(default)]
+    pub warnings: u64,
+    /// The first of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    /// For a failure, or a run with warnings: the command that replays it with debug logs
+    /// and a trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<String>,
 }
@@ -116,6 +124,8 @@ pub struct TestStats {
     pub runs: u64,
     /// Failed runs.
     pub failures: u64,
+    /// Runs that printed a Go warning.
+    pub warned: u64,
     /// Wall-clock milliseconds per run.
     pub wall_ms: Welford,
     /// Sum of virtual milliseconds.
@@ -124,6 +134,8 @@ pub struct TestStats {
 
 /// Failed runs listed (and kept in memory) per test; the rest are counted.
 pub const LISTED_FAILURES_PER_TEST: u64 = 25;
+/// Runs with warnings listed (and kept in memory), over all tests; the rest are counted.
+pub const LISTED_WARNINGS: usize = 5;
 
 /// What a tool prints at the end: failures, the table and the totals. Constant memory: it
 /// keeps numbers per test and the first [`LISTED_FAILURES_PER_TEST`] failures of each.
@@ -135,6 +147,8 @@ pub struct Summary {
     pub failures: Vec<RunRecord>,
     /// Failures by kind.
     pub kinds: BTreeMap<String, u64>,
+    /// The first [`LISTED_WARNINGS`] runs that printed a warning.
+    pub warned: Vec<RunRecord>,
 }
 
 impl Summary {
@@ -146,6 +160,7 @@ impl Summary {
             tests: BTreeMap::new(),
             failures: Vec::new(),
             kinds: BTreeMap::new(),
+            warned: Vec::new(),
         }
     }
 
@@ -158,6 +173,12 @@ impl Summary {
         stats.runs += 1;
         stats.wall_ms.add(record.wall_ms);
         stats.virtual_ms_total += record.virtual_ms;
+        if record.warnings > 0 {
+            stats.warned += 1;
+            if self.warned.len() < LISTED_WARNINGS {
+                self.warned.push(record.clone());
+            }
+        }
         if !record.passed {
             stats.failures += 1;
             let kind = record.kind.clone().unwrap_or_else(|| "failed".into());
@@ -176,6 +197,29 @@ impl Summary {
     /// Failed runs counted.
     pub fn failed(&self) -> u64 {
         self.tests.values().map(|s| s.failures).sum()
+    }
+
+    /// Runs that printed a warning.
+    pub fn warned_runs(&self) -> u64 {
+        self.tests.values().map(|s| s.warned).sum()
+    }
+
+    /// The runs with warnings, if any: `warnings (2 runs):` or `warnings (first 5 of 900
+    /// runs):`, then each with its first warning and its replay.
+    pub fn warning_list(&self) -> Option<String> {
+        let (listed, warned) = (self.warned.len() as u64, self.warned_runs());
+        if warned == 0 {
+            return None;
+        }
+        let mut out = if listed == warned {
+            format!("warnings ({warned} run(s)):\n")
+        } else {
+            format!("warnings (first {listed} of {warned} runs):\n")
+        };
+        for record in &self.warned {
+            let _ = writeln!(out, "{}", warning_block(record));
+        }
+        Some(out)
     }
 
     /// Per-test numbers, in table order.
@@ -248,14 +292,15 @@ impl Summary {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:<width$}  {:>8}  {:>8}  {:>19}  {:>10}",
-            "test", "runs", "failed", "wall ms (mean ± sd)", "virtual s"
+            "{:<width$}  {:>8}  {:>8}  {:>8}  {:>19}  {:>10}",
+            "test", "runs", "failed", "warned", "wall ms (mean ± sd)", "virtual s"
         );
         let mut total = TestStats::default();
         for (name, stats) in &rows {
             let _ = writeln!(out, "{}", table_row(name, stats, width));
             total.runs += stats.runs;
             total.failures += stats.failures;
+            total.warned += stats.warned;
             total.virtual_ms_total += stats.virtual_ms_total;
         }
         if rows.len() > 1 {
@@ -293,15 +338,26 @@ fn table_row(name: &str, stats: &TestStats, width: usize) -> String {
     } else {
         stats.virtual_ms_total as f64 / stats.runs as f64 / 1000.0
     };
-    let failed = if stats.failures > 0 {
-        stats.failures.to_string()
-    } else {
-        "-".into()
-    };
+    let count = |n: u64| if n > 0 { n.to_string() } else { "-".into() };
+    let (failed, warned) = (count(stats.failures), count(stats.warned));
     format!(
-        "{name:<width$}  {:>8}  {failed:>8}  {wall:>19}  {virtual_s:>10.1}",
+        "{name:<width$}  {:>8}  {failed:>8}  {warned:>8}  {wall:>19}  {virtual_s:>10.1}",
         stats.runs
     )
+}
+
+/// `WARN test seed N: warning: ... (and 2 more)`, then its replay command.
+pub fn warning_block(record: &RunRecord) -> String {
+    let first = record.warning.as_deref().unwrap_or("warning");
+    let more = match record.warnings {
+        0 | 1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    let mut block = format!("WARN {} seed {}: {first}{more}", record.test, record.seed);
+    if let Some(replay) = &record.replay {
+        block.push_str(&format!("\n    replay: {replay}"));
+    }
+    block
 }
 
 /// `FAIL test seed N [kind at 12.345s]: message` (first line of the message only).
@@ -339,8 +395,43 @@ mod tests {
             virtual_ms: 2000,
             events: 10,
             fingerprint: "00ff".into(),
+            warnings: 0,
+            warning: None,
             replay: (!passed).then(|| format!("scripts/replay {test} {seed}")),
         }
+    }
+
+    #[test]
+    fn warnings_are_counted_per_test_and_the_first_few_listed_with_their_replay() {
+        let mut summary = Summary::new(vec!["a_2a".into()]);
+        assert_eq!(summary.warning_list(), None);
+        for seed in 1..=7 {
+            let mut warned = record("a_2a", seed, true, 1.0);
+            warned.warnings = 2;
+            warned.warning =
+                Some("warning: term changed even though there were no failures".into());
+            warned.replay = Some(format!("scripts/replay a_2a {seed}"));
+            summary.add(&warned);
+        }
+        summary.add(&record("a_2a", 8, true, 1.0));
+        assert_eq!(summary.warned_runs(), 7);
+        let table = summary.table();
+        let row = table.lines().nth(1).unwrap();
+        let columns: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(columns[..4], ["a_2a", "8", "-", "7"], "{table}");
+        let list = summary.warning_list().unwrap();
+        assert!(
+            list.starts_with("warnings (first 5 of 7 runs):\n"),
+            "{list}"
+        );
+        assert!(
+            list.contains(
+                "WARN a_2a seed 1: warning: term changed even though there were no failures \
+                 (and 1 more)\n    replay: scripts/replay a_2a 1\n"
+            ),
+            "{list}"
+        );
+        assert_eq!(summary.last_line(), "8 passed, 0 failed");
     }
 
     #[test]

@@ -2,20 +2,21 @@
 //! default `debug`, every line prefixed with virtual time and node), prints the Go lines,
 //! writes the trace and prints the fingerprint.
 //!
-//! Entry points: [`reference_main`] is `scripts/replay` (the reference, or `--canary`);
-//! [`replay_main`] replays any [`RaftNode`], from a binary in the crate that implements it.
+//! Entry points: [`replay_main`] replays any [`RaftNode`], from a binary in the crate that
+//! implements it; [`main_with`] is `scripts/replay` (the reference, or `--canary`), whose
+//! binary lives in the `raft-reference` package.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use raft::RaftNode;
 use tester::trace::Trace;
-use tester::{RunOptions, TestCase, determinism, run_case};
+use tester::{RunOptions, RunReport, TestCase, determinism, run_case};
 
-use crate::{CanaryRaft, Implementation, Reference};
+use crate::{Checks, Implementation};
 
 /// Rerun one test on one seed, with debug logs and a trace of every event.
 #[derive(Parser, Debug)]
@@ -43,18 +44,25 @@ pub struct ReplayArgs {
     /// Run the seed twice and compare event by event (also: LAB_CHECK_DETERMINISM=1).
     #[arg(long)]
     pub check_determinism: bool,
+    /// Fail the run if it prints a Go warning (also: LAB_STRICT=1).
+    #[arg(long)]
+    pub strict: bool,
+    /// Turn off the safety checks after every input (also: LAB_CHECKS=off).
+    #[arg(long)]
+    pub no_checks: bool,
+    /// The fingerprint the hunt recorded for this run (hunts print it in the replay command):
+    /// a replay whose fingerprint differs is not the run the hunt ran, and says so loudly.
+    #[arg(long, value_name = "HEX")]
+    pub fingerprint: Option<String>,
 }
 
-/// `scripts/replay`: parses the arguments and replays on the reference, or on the canary with
-/// `--canary`. Exit status 0 if the run passed, 1 if it failed, 2 after a usage error.
-pub fn reference_main() -> ExitCode {
+/// `scripts/replay`: parses the arguments and runs `replay` on them (which picks the
+/// reference, or the canary with `--canary`, and calls [`run`]). Exit status 0 if the run
+/// passed, 1 if it failed, 2 after a usage error.
+pub fn main_with(replay: impl FnOnce(&ReplayArgs) -> Result<u8, String>) -> ExitCode {
     let args = ReplayArgs::parse();
     crate::logging::init_stderr();
-    exit_code(if args.canary {
-        run::<CanaryRaft>(&args, Implementation::Canary)
-    } else {
-        run::<Reference>(&args, Implementation::Reference)
-    })
+    exit_code(replay(&args))
 }
 
 /// Replay on your own Raft: the whole of a `src/bin/replay.rs` in the crate that implements
@@ -62,8 +70,23 @@ pub fn reference_main() -> ExitCode {
 /// replay commands that [`crate::hunt_main`] prints run it.
 ///
 /// ```no_run
+/// # mod my_raft {
+/// #     use raft::{Context, Init, RaftNode, RaftView, TimerId};
+/// #     pub struct MyRaft;
+/// #     impl RaftNode for MyRaft {
+/// #         type Request = ();
+/// #         type Reply = ();
+/// #         fn new(_: &mut Context<'_, ()>, _: Init) -> Self { MyRaft }
+/// #         fn handle_request(&mut self, _: &mut Context<'_, ()>, _: ()) {}
+/// #         fn handle_reply(&mut self, _: &mut Context<'_, ()>, _: usize, _: (), _: Option<()>) {}
+/// #         fn handle_timer(&mut self, _: &mut Context<'_, ()>, _: TimerId) {}
+/// #         fn start(&mut self, _: &mut Context<'_, ()>, _: Vec<u8>) -> Option<(u64, u64)> { None }
+/// #         fn state(&self) -> (u64, bool) { (0, false) }
+/// #         fn inspect(&self) -> RaftView { RaftView::default() }
+/// #     }
+/// # }
 /// fn main() -> std::process::ExitCode {
-///     scripts::replay_main::<raft::Reference>() // your type here: my_raft::MyRaft
+///     scripts::replay_main::<my_raft::MyRaft>() // your type here
 /// }
 /// ```
 pub fn replay_main<R: RaftNode>() -> ExitCode {
@@ -131,32 +154,53 @@ pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Re
         }
         None => (None, None),
     };
+    let checks = Checks {
+        determinism: args.check_determinism || determinism::enabled(),
+        strict: args.strict || tester::warnings::strict_from_env(),
+        safety_off: Checks::safety_off_from(args.no_checks),
+    };
     let options = RunOptions {
         echo: true,
         observer,
-        ..RunOptions::default()
+        ..checks.run_options()
     };
-    let check = args.check_determinism || determinism::enabled();
-    let (report, mismatch) = if check {
+    let (mut report, mismatch) = if checks.determinism {
         determinism::run_twice(&case, args.seed, options)
     } else {
         (run_case(&case, args.seed, options), None)
     };
+    if checks.strict {
+        report.fail_on_warnings();
+    }
     let trace_result = trace_handle.map(|handle| handle.finish());
+    print_result(&report, implementation, checks, mismatch.as_ref());
+    if let Some(path) = &trace_path {
+        if let Some(Err(e)) = trace_result {
+            return Err(format!("writing the trace {}: {e}", path.display()));
+        }
+        println!("trace: {}", path.display());
+    }
+    if let Some(cargo) = implementation.cargo_command(case.name, args.seed, checks) {
+        println!("cargo: {cargo}");
+    }
+    if let Some(expected) = &args.fingerprint {
+        check_fingerprint(expected, report.fingerprint);
+    }
+    Ok(u8::from(!report.passed() || mismatch.is_some()))
+}
+
+/// The verdict, the fingerprint, and the determinism check's result.
+fn print_result(
+    report: &RunReport,
+    implementation: Implementation,
+    checks: Checks,
+    mismatch: Option<&determinism::Mismatch>,
+) {
     println!();
+    let (name, seed, on) = (report.test, report.seed, implementation.as_str());
     match &report.result {
-        Ok(_) => println!(
-            "PASS {} seed {} on {}",
-            case.name,
-            args.seed,
-            implementation.as_str()
-        ),
-        Err(failure) => println!(
-            "FAIL {} seed {} on {}: {failure}",
-            case.name,
-            args.seed,
-            implementation.as_str()
-        ),
+        Ok(_) => println!("PASS {name} seed {seed} on {on}"),
+        Err(failure) => println!("FAIL {name} seed {seed} on {on}: {failure}"),
     }
     println!(
         "fingerprint {:016x}, {} events, {} virtual",
@@ -164,8 +208,12 @@ pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Re
         report.events,
         labrpc::SimTime::from_millis(report.virtual_ms)
     );
-    if check {
-        match &mismatch {
+    let warnings = report.warnings().len();
+    if warnings > 0 && !checks.strict {
+        println!("{warnings} warning(s) above; --strict (or LAB_STRICT=1) fails on them");
+    }
+    if checks.determinism {
+        match mismatch {
             None => println!(
                 "deterministic: a second run gave the same {} events",
                 report.events
@@ -173,14 +221,49 @@ pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Re
             Some(mismatch) => println!("{mismatch}"),
         }
     }
-    if let Some(path) = &trace_path {
-        if let Some(Err(e)) = trace_result {
-            return Err(format!("writing the trace {}: {e}", path.display()));
-        }
-        println!("trace: {}", path.display());
+}
+
+/// Warns loudly, on stdout and, if it is not the same terminal, on stderr (where a redirected
+/// debug log goes), when this run is not the one the hunt recorded.
+fn check_fingerprint(expected: &str, actual: u64) {
+    let Some(warning) = fingerprint_warning(expected, actual) else {
+        println!("fingerprint matches the hunt's: this is the run the hunt ran");
+        return;
+    };
+    println!("\n{warning}");
+    let stderr = std::io::stderr();
+    if !(stderr.is_terminal() && std::io::stdout().is_terminal()) {
+        eprintln!("\n{warning}");
     }
-    if let Some(cargo) = implementation.cargo_command(case.name, args.seed, check) {
-        println!("cargo: {cargo}");
+}
+
+/// The warning for a replay whose fingerprint is not `expected` (hex), if it is not.
+pub fn fingerprint_warning(expected: &str, actual: u64) -> Option<String> {
+    let actual = format!("{actual:016x}");
+    if expected.trim().eq_ignore_ascii_case(&actual) {
+        return None;
     }
-    Ok(u8::from(!report.passed() || mismatch.is_some()))
+    Some(format!(
+        "WARNING: THIS IS NOT THE RUN THE HUNT RAN. Its fingerprint is {actual}; the hunt \
+         recorded {}.\n\
+         WARNING: the code or its build settings (cargo features, profile, RUSTFLAGS) differ \
+         from the hunt's, or the Raft is nondeterministic (try --check-determinism). A pass \
+         here proves nothing about the hunt's failure.",
+        expected.trim()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_different_fingerprint_warns_and_names_both() {
+        assert_eq!(fingerprint_warning("00000000000000ff", 0xff), None);
+        assert_eq!(fingerprint_warning("00000000000000FF", 0xff), None);
+        let warning = fingerprint_warning("5c7d17a373e00fcb", 0xff).unwrap();
+        assert!(warning.contains("NOT THE RUN THE HUNT RAN"), "{warning}");
+        assert!(warning.contains("00000000000000ff"), "{warning}");
+        assert!(warning.contains("5c7d17a373e00fcb"), "{warning}");
+    }
 }

@@ -3,8 +3,9 @@
 use raft::RaftNode;
 
 use crate::determinism;
-use crate::registry::{self, find};
+use crate::registry::{self, TestCase, find};
 use crate::run::{RunOptions, cargo_replay_command, run_case};
+use crate::warnings;
 
 /// The seed a plain `cargo test` uses for every test, so that it is reproducible.
 pub const DEFAULT_SEED: u64 = 1;
@@ -24,7 +25,8 @@ pub fn env_u64(name: &str) -> Option<u64> {
 ///
 /// With `LAB_CHECK_DETERMINISM=1` every seed runs twice and the two runs are compared event by
 /// event ([`determinism::run_twice`]); a difference fails the test and names the first event
-/// that differs.
+/// that differs. Go's warnings (`warning: ...` lines) are printed with their seed; with
+/// `LAB_STRICT=1` they fail the test ([`warnings`]).
 pub fn cargo_test<R: RaftNode>(name: &str) {
     crate::logging::init_for_cargo_test();
     let Some(case) = find::<R>(name) else {
@@ -36,36 +38,13 @@ pub fn cargo_test<R: RaftNode>(name: &str) {
     };
     let first = env_u64("LAB_SEED").unwrap_or(DEFAULT_SEED);
     let count = env_u64("LAB_SEEDS").unwrap_or(1).max(1);
-    let check_determinism = determinism::enabled();
-    let mut failed = Vec::new();
-    for seed in first..first.saturating_add(count) {
-        let options = RunOptions {
-            echo: count == 1,
-            ..RunOptions::default()
-        };
-        let report = if check_determinism {
-            let (report, mismatch) = determinism::run_twice(&case, seed, options);
-            if let Some(mismatch) = mismatch {
-                println!("--- FAIL: {name} (seed {seed}): nondeterministic: {mismatch}");
-                println!("    reproduce: {}", determinism_command(name, seed));
-                failed.push(seed);
-                continue;
-            }
-            report
-        } else {
-            run_case(&case, seed, options)
-        };
-        if let Err(failure) = &report.result {
-            if count > 1 {
-                for line in &report.lines {
-                    println!("{line}");
-                }
-            }
-            println!("--- FAIL: {name} (seed {seed}): {failure}");
-            println!("    reproduce: {}", replay_command(name, seed));
-            failed.push(seed);
-        }
-    }
+    let modes = Modes {
+        determinism: determinism::enabled(),
+        strict: warnings::strict_from_env(),
+    };
+    let failed: Vec<u64> = (first..first.saturating_add(count))
+        .filter(|&seed| !run_seed(&case, seed, count, modes))
+        .collect();
     if count > 1 {
         let passed = count - failed.len() as u64;
         println!(
@@ -78,12 +57,76 @@ pub fn cargo_test<R: RaftNode>(name: &str) {
         panic!(
             "{name} failed on {} of {count} seed(s) {failed:?}; reproduce the first with: {}",
             failed.len(),
-            if check_determinism {
-                determinism_command(name, seed)
-            } else {
-                replay_command(name, seed)
-            }
+            modes.command(name, seed)
         );
+    }
+}
+
+/// The checks a `cargo test` run makes besides the suite's: `LAB_CHECK_DETERMINISM`,
+/// `LAB_STRICT`.
+#[derive(Clone, Copy)]
+struct Modes {
+    determinism: bool,
+    strict: bool,
+}
+
+impl Modes {
+    /// The command that reruns this `#[test]` on `seed` with the same checks.
+    fn command(self, name: &str, seed: u64) -> String {
+        let mut env = String::new();
+        if self.determinism {
+            env.push_str(&format!("{}=1 ", determinism::ENV));
+        }
+        if self.strict {
+            env.push_str(&format!("{}=1 ", warnings::STRICT_ENV));
+        }
+        env + &replay_command(name, seed)
+    }
+}
+
+/// Runs `case` on `seed` (one of `count` seeds) and prints what a student needs: the Go lines
+/// (of a single seed, or of a failing one), each warning and each failure with the command
+/// that reproduces it. Returns whether the run passed.
+fn run_seed<R: RaftNode>(case: &TestCase<R>, seed: u64, count: u64, modes: Modes) -> bool {
+    let name = case.name;
+    let options = RunOptions {
+        echo: count == 1,
+        ..RunOptions::default()
+    };
+    let mut report = if modes.determinism {
+        let (report, mismatch) = determinism::run_twice(case, seed, options);
+        if let Some(mismatch) = mismatch {
+            println!("--- FAIL: {name} (seed {seed}): nondeterministic: {mismatch}");
+            println!("    reproduce: {}", modes.command(name, seed));
+            return false;
+        }
+        report
+    } else {
+        run_case(case, seed, options)
+    };
+    if modes.strict {
+        report.fail_on_warnings();
+    }
+    match &report.result {
+        Ok(_) => {
+            if count > 1 {
+                for warning in report.warnings() {
+                    println!("{name} (seed {seed}): {warning}");
+                    println!("    reproduce: {}", modes.command(name, seed));
+                }
+            }
+            true
+        }
+        Err(failure) => {
+            if count > 1 {
+                for line in &report.lines {
+                    println!("{line}");
+                }
+            }
+            println!("--- FAIL: {name} (seed {seed}): {failure}");
+            println!("    reproduce: {}", modes.command(name, seed));
+            false
+        }
     }
 }
 
@@ -104,17 +147,27 @@ fn replay_command(name: &str, seed: u64) -> String {
     }
 }
 
-/// [`replay_command`] with the determinism check on.
-fn determinism_command(name: &str, seed: u64) -> String {
-    format!("{}=1 {}", determinism::ENV, replay_command(name, seed))
-}
-
 /// Defines one `#[test]` per lab test (2A–2D, Go names: `initial_election_2a`, …) running the
 /// suites on the given [`raft::RaftNode`] implementation, plus a test that the list matches
 /// the tester's registry. One line in a test file of your crate:
 ///
 /// ```no_run
-/// tester::lab_tests!(raft::Reference); // your type here: my_raft::MyRaft
+/// # mod my_raft {
+/// #     use raft::{Context, Init, RaftNode, RaftView, TimerId};
+/// #     pub struct MyRaft;
+/// #     impl RaftNode for MyRaft {
+/// #         type Request = ();
+/// #         type Reply = ();
+/// #         fn new(_: &mut Context<'_, ()>, _: Init) -> Self { MyRaft }
+/// #         fn handle_request(&mut self, _: &mut Context<'_, ()>, _: ()) {}
+/// #         fn handle_reply(&mut self, _: &mut Context<'_, ()>, _: usize, _: (), _: Option<()>) {}
+/// #         fn handle_timer(&mut self, _: &mut Context<'_, ()>, _: TimerId) {}
+/// #         fn start(&mut self, _: &mut Context<'_, ()>, _: Vec<u8>) -> Option<(u64, u64)> { None }
+/// #         fn state(&self) -> (u64, bool) { (0, false) }
+/// #         fn inspect(&self) -> RaftView { RaftView::default() }
+/// #     }
+/// # }
+/// tester::lab_tests!(my_raft::MyRaft); // your type here
 /// # fn main() {}
 /// ```
 ///
@@ -148,6 +201,7 @@ macro_rules! lab_tests {
             let registered: Vec<&str> =
                 $crate::registry::all::<$raft>().iter().map(|case| case.name).collect();
             assert_eq!(registered, listed);
+            assert_eq!($crate::registry::NAMES, listed);
         }
     };
 }

@@ -247,6 +247,7 @@ impl<R: RaftNode> Config<R> {
     /// Prints a line (Go's `fmt.Printf` from a test), kept with the run's report.
     pub fn print(&self, line: impl Into<String>) {
         let line = line.into();
+        log::info!(target: "tester", "{line}");
         let mut state = self.state();
         if state.echo {
             println!("{line}");
@@ -260,6 +261,9 @@ impl<R: RaftNode> Config<R> {
     pub fn crash1(&self, i: usize) {
         self.disconnect(i);
         let mut state = self.state();
+        if state.sim.is_alive(i) {
+            log::info!(target: "tester", "crash S{i}");
+        }
         state.sim.delete_server(i);
         if let Some(safety) = &mut state.safety {
             safety.on_crash(i);
@@ -279,11 +283,18 @@ impl<R: RaftNode> Config<R> {
         }
         state.ends[i] = ends.clone();
         state.last_applied[i] = 0;
-        let snapshot = state
+        let (raft_state_bytes, snapshot) = state
             .sim
             .persister(i)
-            .map(|p| p.snapshot().to_vec())
+            .map(|p| (p.raft_state_size(), p.snapshot().to_vec()))
             .unwrap_or_default();
+        let restart = state.sim.persister(i).is_some();
+        log::info!(
+            target: "tester",
+            "{} S{i} from {raft_state_bytes} B of raft state and a {} B snapshot",
+            if restart { "restart" } else { "boot" },
+            snapshot.len()
+        );
         if !snapshot.is_empty()
             && let Err(message) = state.ingest_snap(i, &snapshot, None)
         {
@@ -306,6 +317,9 @@ impl<R: RaftNode> Config<R> {
     pub fn connect(&self, i: usize) {
         let mut guard = self.state();
         let state = &mut *guard;
+        if !state.connected[i] {
+            log::info!(target: "tester", "connect S{i}");
+        }
         state.connected[i] = true;
         for j in 0..state.n {
             if state.connected[j] {
@@ -323,6 +337,9 @@ impl<R: RaftNode> Config<R> {
     pub fn disconnect(&self, i: usize) {
         let mut guard = self.state();
         let state = &mut *guard;
+        if state.connected[i] {
+            log::info!(target: "tester", "disconnect S{i}");
+        }
         state.connected[i] = false;
         for j in 0..state.n {
             if let Some(&end) = state.ends[i].get(j) {
@@ -346,11 +363,13 @@ impl<R: RaftNode> Config<R> {
 
     /// Go's `setunreliable(u)`.
     pub fn set_unreliable(&self, unreliable: bool) {
+        log::info!(target: "tester", "network {}", if unreliable { "unreliable" } else { "reliable" });
         self.state().sim.set_reliable(!unreliable);
     }
 
     /// Go's `setlongreordering(b)`.
     pub fn set_long_reordering(&self, long_reordering: bool) {
+        log::info!(target: "tester", "long reordering {}", if long_reordering { "on" } else { "off" });
         self.state().sim.set_long_reordering(long_reordering);
     }
 
@@ -383,15 +402,26 @@ impl<R: RaftNode> Config<R> {
 
     /// `rafts[i].Start(command)`: `Some((index, term))` if `i` is alive and accepted it.
     pub fn start(&self, i: usize, command: Vec<u8>) -> Option<(u64, u64)> {
-        let accepted = self
-            .state()
-            .sim
-            .with_node(i, "start", |host, io| {
-                host.input(io, |raft, ctx| raft.start(ctx, command))
-            })
-            .flatten();
+        let shown =
+            log::log_enabled!(target: "tester", log::Level::Info).then(|| show_command(&command));
+        let outcome = self.state().sim.with_node(i, "start", |host, io| {
+            host.input(io, |raft, ctx| raft.start(ctx, command))
+        });
+        if let Some(shown) = shown {
+            let result = match outcome {
+                None => format!("S{i} is down"),
+                Some(None) => "not leader".to_owned(),
+                Some(Some((index, term))) => format!("index {index} term {term}"),
+            };
+            // Refusals are most of the calls (`one` asks every server in turn): debug only.
+            let level = match outcome {
+                Some(Some(_)) => log::Level::Info,
+                _ => log::Level::Debug,
+            };
+            log::log!(target: "tester", level, "start({shown}) on S{i} -> {result}");
+        }
         self.after_input(i);
-        accepted
+        outcome.flatten()
     }
 
     /// `rafts[i].GetState()`, or `None` if `i` is crashed.
@@ -668,6 +698,7 @@ impl<R: RaftNode> Config<R> {
     /// Hands the tester's snapshot to server `i` (Go's `rf.Snapshot(index, bytes)` from the
     /// applier goroutine), after the apply that triggered it was delivered.
     fn take_snapshot(&self, i: usize, index: u64, snapshot: Vec<u8>) {
+        log::info!(target: "tester", "snapshot(index {index}, {} B) on S{i}", snapshot.len());
         self.state().sim.with_node(i, "snapshot", |host, io| {
             host.input(io, |raft, ctx| raft.snapshot(ctx, index, snapshot))
         });

@@ -16,11 +16,12 @@
 //! | [`StaleLeader`] | a deposed leader still says it leads          | Election Safety (`safety`) |
 //!
 //! Bugs inside a handler (a vote granted twice, a skipped `prevLogTerm` check) cannot be added
-//! from outside a generic Raft; the reference carries one each, `raft::flaws`, for the other
+//! from outside a generic Raft; the reference carries one each, `raft_reference::flaws`, for the other
 //! safety properties. [`first_catch`] runs a broken Raft over every test, seed after seed,
 //! until something fails: the controls' tests and the `controls` benchmark use it.
 //!
-//! The negative controls are `tests/tests/controls.rs` and `tests/tests/snapshot_controls.rs`;
+//! The negative controls are `reference/tests/controls.rs`, `reference/tests/snapshot_controls.rs`
+//! and `reference/tests/safety_controls.rs`;
 //! `scripts/ci-hunt` hunts the canary.
 //!
 //! Never use these as a Raft.
@@ -380,8 +381,8 @@ impl<R: RaftNode> Bug<R> for NeverTrimsBug {
     }
 }
 
-/// **Deliberately broken**: the canary, which every hunt must report as failing (the hunt
-/// wraps [`raft::Reference`]; `scripts/ci-hunt` checks). Two bugs students really write:
+/// **Deliberately broken**: the canary, which every hunt must report as failing (`scripts/hunt
+/// --canary` wraps our reference Raft; `scripts/ci-hunt` checks). Two bugs students really write:
 ///
 /// 1. **A deposed leader keeps saying it leads.** `GetState` reads an `is_leader` flag that
 ///    the step-down path forgot to clear: once a node has been leader, [`RaftNode::state`]

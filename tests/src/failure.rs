@@ -20,6 +20,12 @@ pub enum FailureKind {
     Hang,
     /// The test ran past its virtual-time limit.
     TimeLimit,
+    /// The implementation reached a `todo!()` or `unimplemented!()`: a part not written yet
+    /// (the template's stub fails every test this way).
+    NotImplemented,
+    /// The run passed but the test printed a Go warning (`warning: term changed even though
+    /// there were no failures`), and warnings fail runs (`--strict`, `LAB_STRICT=1`).
+    Warning,
 }
 
 impl FailureKind {
@@ -31,6 +37,19 @@ impl FailureKind {
             FailureKind::Panic => "panic",
             FailureKind::Hang => "hang",
             FailureKind::TimeLimit => "time-limit",
+            FailureKind::NotImplemented => "not-implemented",
+            FailureKind::Warning => "warning",
+        }
+    }
+
+    /// The class of a run that panicked with `message`: [`FailureKind::NotImplemented`] for
+    /// the messages of `todo!()` (`not yet implemented`) and `unimplemented!()` (`not
+    /// implemented`), [`FailureKind::Panic`] for any other.
+    pub fn of_panic(message: &str) -> FailureKind {
+        if message.starts_with("not yet implemented") || message.starts_with("not implemented") {
+            FailureKind::NotImplemented
+        } else {
+            FailureKind::Panic
         }
     }
 }
@@ -73,3 +92,28 @@ impl std::error::Error for Failure {}
 
 /// What every tester helper returns: Go's `t.Fatal` becomes `Err`, and `?` ends the test.
 pub type TestResult<T = ()> = Result<T, Failure>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::todo, clippy::unimplemented)] // the panics under test
+    fn todo_and_unimplemented_panics_are_not_implemented_and_others_panics() {
+        let todo = std::panic::catch_unwind(|| todo!("2A: elections")).unwrap_err();
+        let todo = crate::panic_message(&*todo);
+        assert_eq!(todo, "not yet implemented: 2A: elections");
+        assert_eq!(FailureKind::of_panic(&todo), FailureKind::NotImplemented);
+        let unimplemented = std::panic::catch_unwind(|| unimplemented!()).unwrap_err();
+        let unimplemented = crate::panic_message(&*unimplemented);
+        assert_eq!(
+            FailureKind::of_panic(&unimplemented),
+            FailureKind::NotImplemented
+        );
+        assert_eq!(
+            FailureKind::of_panic("index out of bounds"),
+            FailureKind::Panic
+        );
+        assert_eq!(FailureKind::NotImplemented.as_str(), "not-implemented");
+    }
+}

@@ -187,15 +187,18 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     fn persist(&mut self, raft_state: Vec<u8>, snapshot: Option<Vec<u8>>) {
         self.effects.persisted = true;
         match snapshot {
-            None => self.io.persister().save_raft_state(raft_state),
-            Some(snapshot) => self
-                .io
-                .persister()
-                .save_state_and_snapshot(raft_state, snapshot),
+            None => self.io.save_raft_state(raft_state),
+            Some(snapshot) => self.io.save_state_and_snapshot(raft_state, snapshot),
         }
     }
 
     fn apply(&mut self, msg: ApplyMsg) {
+        match &msg {
+            ApplyMsg::Command { index, command } => self.io.record_apply(*index, None, command),
+            ApplyMsg::Snapshot { term, index, data } => {
+                self.io.record_apply(*index, Some(*term), data)
+            }
+        }
         self.outbox.borrow_mut().push_back((self.me, msg));
     }
 }

@@ -22,6 +22,7 @@
 //! - `trace.rs`: [`trace::Trace`], an observer writing one line per event (replay, hunts).
 //! - `determinism.rs`: [`determinism::run_twice`], the same seed twice, compared event by
 //!   event (`LAB_CHECK_DETERMINISM=1`).
+//! - `warnings.rs`: Go's `warning:` lines, counted, and failing runs under `LAB_STRICT=1`.
 //!
 //! **Boundary:** the suites see a Raft only through [`raft::RaftNode`]; any implementation
 //! runs them.
@@ -40,6 +41,7 @@ mod run;
 pub mod safety;
 pub mod suites;
 pub mod trace;
+pub mod warnings;
 
 pub use cargo_test::{DEFAULT_SEED, cargo_test, env_u64};
 pub use config::{

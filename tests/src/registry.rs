@@ -81,6 +81,39 @@ macro_rules! case {
     };
 }
 
+/// The name of every test in [`all`], in order, for tools that need no implementation
+/// (`scripts/merge`). [`lab_tests!`](crate::lab_tests) checks that the two agree.
+pub const NAMES: [&str; 28] = [
+    "initial_election_2a",
+    "re_election_2a",
+    "many_elections_2a",
+    "basic_agree_2b",
+    "rpc_bytes_2b",
+    "follower_failure_2b",
+    "leader_failure_2b",
+    "fail_agree_2b",
+    "fail_no_agree_2b",
+    "concurrent_starts_2b",
+    "rejoin_2b",
+    "backup_2b",
+    "count_2b",
+    "persist1_2c",
+    "persist2_2c",
+    "persist3_2c",
+    "figure_8_2c",
+    "unreliable_agree_2c",
+    "figure_8_unreliable_2c",
+    "reliable_churn_2c",
+    "unreliable_churn_2c",
+    "snapshot_basic_2d",
+    "snapshot_install_2d",
+    "snapshot_install_unreliable_2d",
+    "snapshot_install_crash_2d",
+    "snapshot_install_uncrash_2d",
+    "snapshot_all_crash_2d",
+    "snapshot_init_2d",
+];
+
 /// Every test, in the Go file's order.
 pub fn all<R: RaftNode>() -> Vec<TestCase<R>> {
     let mut cases = vec![

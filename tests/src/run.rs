@@ -67,9 +67,9 @@ impl RunReport {
     }
 }
 
-/// The command that reruns `test` of our reference suite (package `tester`) on `seed`.
+/// The command that reruns `test` of our reference suite (package `raft-reference`) on `seed`.
 pub fn replay_command(test: &str, seed: u64) -> String {
-    cargo_replay_command("tester", test, seed)
+    cargo_replay_command("raft-reference", test, seed)
 }
 
 /// The command that reruns the `#[test]` at `test_path` of `package` on `seed`.
@@ -78,7 +78,8 @@ pub fn cargo_replay_command(package: &str, test_path: &str, seed: u64) -> String
 }
 
 /// Runs `case` on `seed`. Never panics: a panic inside the implementation or the tester is
-/// caught and reported as [`FailureKind::Panic`].
+/// caught and reported as [`FailureKind::Panic`] ([`FailureKind::NotImplemented`] for a
+/// `todo!()`).
 pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions) -> RunReport {
     let mut cfg_slot: Option<Config<R>> = None;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -98,9 +99,10 @@ pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions)
             .as_ref()
             .and_then(|cfg| cfg_now(cfg))
             .unwrap_or(SimTime::ZERO);
+        let message = panic_message(&*payload);
         Err(Failure {
-            kind: FailureKind::Panic,
-            message: panic_message(&*payload),
+            kind: FailureKind::of_panic(&message),
+            message,
             at,
         })
     });

@@ -491,3 +491,65 @@ proptest! {
         prop_assert_eq!(sim.total_bytes(), 2 * requests + bytes);
     }
 }
+
+/// A node's constructor runs as that node (its log lines carry it), and the driver runs as no
+/// node after it, and after a call into a node.
+#[test]
+fn a_booting_node_is_the_current_node_and_the_driver_is_none() {
+    let mut sim: Sim<TestNode> = Sim::new(1);
+    let mut seen_at_boot = None;
+    sim.add_server(2, |_io| {
+        seen_at_boot = Some(labrpc::current().1);
+        TestNode::default()
+    });
+    assert_eq!(seen_at_boot, Some(Some(2)));
+    assert_eq!(labrpc::current().1, None, "after the boot");
+    let mut seen_inside = None;
+    sim.with_node(2, "start", |_node, _io| {
+        seen_inside = Some(labrpc::current().1)
+    });
+    assert_eq!(seen_inside, Some(Some(2)));
+    assert_eq!(labrpc::current().1, None, "after a call into the node");
+}
+
+/// Incarnations count each server's boots: `S1#2` is server 1 after its first restart,
+/// whatever the other servers did.
+#[test]
+fn incarnations_count_boots_per_server() {
+    let mut sim: Sim<TestNode> = Sim::new(1);
+    let log = Recorder::install(&mut sim);
+    for server in [0, 1, 0, 2, 1] {
+        sim.add_server(server, TestNode::server());
+    }
+    let boots: Vec<(u64, u64)> = log
+        .borrow()
+        .changes_seen
+        .iter()
+        .filter(|(what, ..)| *what == "add_server")
+        .map(|&(_, server, incarnation)| (server, incarnation))
+        .collect();
+    assert_eq!(boots, [(0, 1), (1, 1), (0, 2), (2, 1), (1, 2)]);
+}
+
+/// Saves through `NodeIo` reach the persister and observers; applies reach observers, and
+/// both change the fingerprint.
+#[test]
+fn persists_and_applies_are_observed_events() {
+    let mut sim: Sim<TestNode> = Sim::new(1);
+    let log = Recorder::install(&mut sim);
+    sim.add_server(0, |io| {
+        io.save_raft_state(vec![1, 2]);
+        io.save_state_and_snapshot(vec![3], vec![4, 5, 6]);
+        io.record_apply(1, None, b"x");
+        TestNode::default()
+    });
+    let persister = sim.persister(0).unwrap();
+    assert_eq!(persister.raft_state(), [3]);
+    assert_eq!(persister.snapshot(), [4, 5, 6]);
+    let log = log.borrow();
+    assert_eq!((log.persists, log.applies), (2, 1));
+    assert_eq!(log.fingerprint.value(), sim.fingerprint());
+    let mut quiet: Sim<TestNode> = Sim::new(1);
+    quiet.add_server(0, TestNode::server());
+    assert_ne!(quiet.fingerprint(), sim.fingerprint());
+}

@@ -310,7 +310,11 @@ pub struct Log {
     pub timers: u64,
     pub wakes: u64,
     pub changes: u64,
+    /// Every network change: what, target, value.
+    pub changes_seen: Vec<(&'static str, u64, u64)>,
     pub externals: u64,
+    pub persists: u64,
+    pub applies: u64,
 }
 
 impl Log {
@@ -376,7 +380,16 @@ impl Observer for Recorder {
             EventRecord::Timer { .. } => log.timers += 1,
             EventRecord::Wake { .. } => log.wakes += 1,
             EventRecord::External { .. } => log.externals += 1,
-            EventRecord::NetworkChange { .. } => log.changes += 1,
+            EventRecord::NetworkChange {
+                what,
+                target,
+                value,
+            } => {
+                log.changes += 1;
+                log.changes_seen.push((what, target, value));
+            }
+            EventRecord::Persist { .. } => log.persists += 1,
+            EventRecord::Apply { .. } => log.applies += 1,
         }
     }
 }

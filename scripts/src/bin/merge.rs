@@ -35,10 +35,7 @@ fn main() -> ExitCode {
 }
 
 fn merge(args: &Args) -> Result<u8, String> {
-    let order: Vec<String> = tester::registry::all::<scripts::Reference>()
-        .iter()
-        .map(|case| case.name.to_owned())
-        .collect();
+    let order: Vec<String> = tester::registry::NAMES.map(str::to_owned).to_vec();
     // One summary per implementation: a canary's failures must not mix with the reference's.
     let mut summaries: BTreeMap<String, Summary> = BTreeMap::new();
     let mut seen = BTreeSet::new();
@@ -84,6 +81,9 @@ fn merge(args: &Args) -> Result<u8, String> {
         if !summary.failures.is_empty() {
             println!("\n{}", summary.failure_header());
             print!("{}", summary.failure_list());
+        }
+        if let Some(warnings) = summary.warning_list() {
+            print!("\n{warnings}");
         }
         println!();
         print!("{}", summary.table());

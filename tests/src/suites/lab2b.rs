@@ -37,7 +37,7 @@ pub async fn basic_agree_2b<R: RaftNode>(cfg: Config<R>) -> TestResult {
 ///   at least 10 commands × 2 followers × 2 copies × 5000 characters = 200 000 B of command
 ///   text alone, plus every byte of encoding overhead, so it always exceeds
 ///   `expected + 50 000` = 200 000 B. Measured: [`crate::controls::SendTwice`] around the
-///   reference sends 201 280 B and fails (`tests/tests/controls.rs`); in Go, with gob's
+///   reference sends 201 280 B and fails (`reference/tests/controls.rs`); in Go, with gob's
 ///   5229-B AppendEntries, the same leader sends about 209 000 B.
 /// - A leader that sends each entry once: about 100 700 B here (the reference), about
 ///   106 000 B plus heartbeats in Go, so both leave the same room for heartbeats and

@@ -26,7 +26,7 @@ use crate::registry::{Part, TestCase, case};
 ///   gains about 10.5 entries per `snap_common` iteration (`nn` 5–14, plus one catch-up `one`),
 ///   about 315 in 30 iterations; at 12 B each it passes 2000 B around iteration 16 of 30 (in
 ///   Go around iteration 9), so it still fails every `snap_common` test. The negative control
-///   `tests/tests/snapshot_controls.rs` checks exactly that: [`crate::controls`]'s
+///   `reference/tests/snapshot_controls.rs` checks exactly that: [`crate::controls`]'s
 ///   `NeverTrims` fails `snapshot_basic_2d` with `Log size too large` (seeds 1–5: at 3.0–3.7 s
 ///   of the reference's 4.1 s).
 /// - A Raft that trims holds about 25 entries at most: the reference peaks at 234–294 B in the

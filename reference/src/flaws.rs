@@ -1,0 +1,181 @@
+//! **Deliberately broken** variants of the reference: one classic student bug each, for the
+//! negative controls of the safety checks (each must be caught, with class `safety` and the
+//! right property). Never use these as a Raft.
+//!
+//! A bug that lives inside a handler (a vote granted twice, a prevLogTerm check skipped)
+//! cannot be added from outside by a wrapper over a generic Raft, so the reference carries
+//! them: [`Flawed<F>`] runs the reference with the flaw `F` switched on for the duration of
+//! each call into it (a thread-local, so parallel runs never see each other's flaws), and the
+//! reference consults [`is`] at the one place each flaw changes. With no flaw on, the code
+//! paths are the reference's own.
+//!
+//! | flaw | the bug | caught by |
+//! |---|---|---|
+//! | [`GrantsEveryVote`] | RequestVote ignores `votedFor` | Vote once |
+//! | [`AcceptsStaleTerms`] | AppendEntries from an older term is obeyed, its term adopted | Term monotonic |
+//! | [`LeaderOverwritesLast`] | `start` overwrites the last entry when it is of an older term | Leader Append-Only |
+//! | [`SkipsPrevLogTerm`] | AppendEntries with entries appends without checking `prevLogTerm` | Log Matching |
+//! | [`VotesForStaleLogs`] | RequestVote skips the up-to-date check (§5.4.1) | Leader Completeness |
+//! | [`CommitsPastLog`] | `commitIndex = leaderCommit`, without `min(…, last new entry)` | Commit index |
+//! | [`AppliesUncommitted`] | entries are applied as soon as they are in the log | Apply order |
+//! | [`TruncatesOnEveryAppend`] | AppendEntries truncates after `prevLogIndex` even when entries match | No stale truncation |
+//! | [`PersistsBeforeVoting`] | the state is saved, then the vote is recorded and replied | Persist before reply |
+//!
+//! Election Safety's control is a wrapper (`tester::controls::StaleLeader`): a deposed leader
+//! that keeps reporting leadership needs no code inside a handler.
+
+use std::cell::Cell;
+use std::marker::PhantomData;
+
+use super::Reference;
+use super::messages::{Reply, Request};
+use raft::{Context, Init, RaftNode, RaftView, TimerId};
+
+/// One deliberate bug of the reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flaw {
+    /// See [`GrantsEveryVote`].
+    GrantsEveryVote,
+    /// See [`AcceptsStaleTerms`].
+    AcceptsStaleTerms,
+    /// See [`LeaderOverwritesLast`].
+    LeaderOverwritesLast,
+    /// See [`SkipsPrevLogTerm`].
+    SkipsPrevLogTerm,
+    /// See [`VotesForStaleLogs`].
+    VotesForStaleLogs,
+    /// See [`CommitsPastLog`].
+    CommitsPastLog,
+    /// See [`AppliesUncommitted`].
+    AppliesUncommitted,
+    /// See [`TruncatesOnEveryAppend`].
+    TruncatesOnEveryAppend,
+    /// See [`PersistsBeforeVoting`].
+    PersistsBeforeVoting,
+}
+
+thread_local! {
+    static ACTIVE: Cell<Option<Flaw>> = const { Cell::new(None) };
+}
+
+/// Whether `flaw` is switched on for the call running on this thread.
+pub(super) fn is(flaw: Flaw) -> bool {
+    ACTIVE.with(Cell::get) == Some(flaw)
+}
+
+/// Whether any flaw is on: the reference's own invariant checks are off then (the flaw breaks
+/// them on purpose, and the tester's checks must be the ones to notice).
+pub(super) fn any() -> bool {
+    ACTIVE.with(Cell::get).is_some()
+}
+
+/// Runs `f` with `flaw` on.
+fn with<T>(flaw: Flaw, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Flaw>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ACTIVE.with(|active| active.set(self.0));
+        }
+    }
+    let _restore = Restore(ACTIVE.with(|active| active.replace(Some(flaw))));
+    f()
+}
+
+/// A type that names one [`Flaw`].
+pub trait FlawKind: 'static {
+    /// The flaw.
+    const FLAW: Flaw;
+}
+
+macro_rules! flaw_kinds {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+            impl FlawKind for $name {
+                const FLAW: Flaw = Flaw::$name;
+            }
+        )*
+    };
+}
+
+flaw_kinds! {
+    /// RequestVote grants a vote to any up-to-date candidate of the current term, whoever it
+    /// voted for before ("If votedFor is null or candidateId" forgotten).
+    GrantsEveryVote,
+    /// AppendEntries of an older term is not rejected: the follower adopts that term.
+    AcceptsStaleTerms,
+    /// `start` on a leader whose last entry is of an older term overwrites that entry instead of
+    /// appending (an off-by-one in the log's indexing).
+    LeaderOverwritesLast,
+    /// AppendEntries that carries entries appends them after `prevLogIndex` without comparing
+    /// `prevLogTerm` (the check only guards heartbeats).
+    SkipsPrevLogTerm,
+    /// RequestVote grants votes without the "at least as up-to-date" check of §5.4.1.
+    VotesForStaleLogs,
+    /// A follower sets `commitIndex = leaderCommit` even past its own last entry.
+    CommitsPastLog,
+    /// Entries are applied as soon as they are in the log, committed or not.
+    AppliesUncommitted,
+    /// AppendEntries deletes every entry after `prevLogIndex` before appending, even entries
+    /// that match: a stale or reordered request erases newer entries.
+    TruncatesOnEveryAppend,
+    /// Granting a vote saves the state first and records the vote after, so the reply leaves
+    /// with the vote unsaved.
+    PersistsBeforeVoting,
+}
+
+/// **Deliberately broken**: the reference with the flaw `F` (see the module documentation).
+pub struct Flawed<F> {
+    inner: Reference,
+    flaw: PhantomData<fn() -> F>,
+}
+
+impl<F: FlawKind> RaftNode for Flawed<F> {
+    type Request = Request;
+    type Reply = Reply;
+
+    fn new(ctx: &mut Context<'_, Request>, init: Init) -> Self {
+        let inner = with(F::FLAW, || Reference::new(ctx, init));
+        Flawed {
+            inner,
+            flaw: PhantomData,
+        }
+    }
+
+    fn handle_request(&mut self, ctx: &mut Context<'_, Request>, request: Request) -> Reply {
+        with(F::FLAW, || self.inner.handle_request(ctx, request))
+    }
+
+    fn handle_reply(
+        &mut self,
+        ctx: &mut Context<'_, Request>,
+        peer: usize,
+        request: Request,
+        reply: Option<Reply>,
+    ) {
+        with(F::FLAW, || {
+            self.inner.handle_reply(ctx, peer, request, reply)
+        })
+    }
+
+    fn handle_timer(&mut self, ctx: &mut Context<'_, Request>, timer: TimerId) {
+        with(F::FLAW, || self.inner.handle_timer(ctx, timer))
+    }
+
+    fn start(&mut self, ctx: &mut Context<'_, Request>, command: Vec<u8>) -> Option<(u64, u64)> {
+        with(F::FLAW, || self.inner.start(ctx, command))
+    }
+
+    fn state(&self) -> (u64, bool) {
+        self.inner.state()
+    }
+
+    fn snapshot(&mut self, ctx: &mut Context<'_, Request>, index: u64, snapshot: Vec<u8>) {
+        with(F::FLAW, || self.inner.snapshot(ctx, index, snapshot))
+    }
+
+    fn inspect(&self) -> RaftView {
+        self.inner.inspect()
+    }
+}

@@ -1,0 +1,407 @@
+//! The hunt and the determinism check against implementations that misbehave on purpose: one
+//! that is nondeterministic, one whose handler never returns, one that panics. Then the built
+//! binaries as a user runs them: hunts that select nothing, an interrupted hunt.
+
+// A handler that never returns and a hunt interrupted mid-way need real sleeps: these tests
+// drive the hunt from outside the simulation, as `scripts/` does.
+#![allow(clippy::disallowed_methods)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use clap::Parser;
+use raft::{Context, Init, RaftNode, TimerId};
+use scripts::Implementation;
+use scripts::hunt::HuntArgs;
+use scripts::record::read_jsonl;
+use tester::controls::{Broken, Bug};
+use tester::{RunOptions, determinism};
+
+/// Each first boot of server 0 (at time 0) with an odd count sets one extra timer: run 2
+/// differs from run 1. Later boots do not count: the safety checker's shadow boots (of a node
+/// from its persisted state, to check it persisted) call `new` too.
+const DRIFT: u8 = 0;
+/// After 2 virtual seconds, every timer handler sleeps forever.
+const STUCK: u8 = 1;
+/// After 1 virtual second, every timer handler panics.
+const PANIC: u8 = 2;
+/// As `DRIFT`, with its own boot count (tests run in parallel).
+const DRIFT_TOO: u8 = 3;
+
+/// Boots of server 0, per mode.
+static BOOTS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+
+/// The reference with one kind of misbehaviour.
+type Misbehaving<const MODE: u8> = Broken<raft_reference::Reference, Misbehaviour<MODE>>;
+
+/// The misbehaviour of [`Misbehaving`], by `MODE`.
+struct Misbehaviour<const MODE: u8> {
+    me: usize,
+    /// The drifting extra timer, swallowed when it fires.
+    extra: Option<TimerId>,
+}
+
+impl<R: RaftNode, const MODE: u8> Bug<R> for Misbehaviour<MODE> {
+    fn new(init: &Init) -> Self {
+        Misbehaviour {
+            me: init.me,
+            extra: None,
+        }
+    }
+
+    fn booted(&mut self, ctx: &mut Context<'_, R::Request>) {
+        let drifts = MODE == DRIFT || MODE == DRIFT_TOO;
+        if drifts
+            && self.me == 0
+            && ctx.now_ms() == 0
+            && BOOTS[usize::from(MODE)].fetch_add(1, Ordering::SeqCst) % 2 == 1
+        {
+            self.extra = Some(ctx.set_timer(1));
+        }
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
+        if self.extra == Some(timer) {
+            return false;
+        }
+        if MODE == STUCK && ctx.now_ms() > 2000 {
+            loop {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        if MODE == PANIC && ctx.now_ms() > 1000 {
+            panic!("deliberate panic in a timer handler");
+        }
+        true
+    }
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("scripts-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn args(extra: &[&str]) -> HuntArgs {
+    HuntArgs::try_parse_from(["hunt", "--plain"].iter().chain(extra)).unwrap()
+}
+
+#[test]
+fn the_reference_is_deterministic_and_drift_is_named_at_its_first_event() {
+    let case = tester::registry::find::<raft_reference::Reference>("initial_election_2a").unwrap();
+    let (report, mismatch) = determinism::run_twice(&case, 7, RunOptions::default());
+    assert!(report.passed());
+    assert_eq!(mismatch, None);
+
+    let case = tester::registry::find::<Misbehaving<DRIFT>>("initial_election_2a").unwrap();
+    let (_, mismatch) = determinism::run_twice(&case, 7, RunOptions::default());
+    let mismatch = mismatch.expect("the extra timer is seen");
+    assert!(mismatch.index.is_some());
+    let text = mismatch.to_string();
+    assert!(text.contains("first differing event #"), "{text}");
+    assert!(text.contains("timer    S0"), "{text}");
+}
+
+#[test]
+fn a_hung_run_is_reported_with_its_seed_and_the_hunt_still_ends() {
+    let dir = scratch("stuck");
+    let jsonl = dir.join("r.jsonl");
+    let args = args(&[
+        "initial_election_2a",
+        "--seeds",
+        "2",
+        "--hang-timeout",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+        "--jsonl",
+        jsonl.to_str().unwrap(),
+    ]);
+    let code = scripts::hunt::run::<Misbehaving<STUCK>>(&args, Implementation::Canary).unwrap();
+    assert_eq!(code, 1);
+    let records = read_jsonl(&jsonl).unwrap();
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        assert_eq!(record.kind.as_deref(), Some("hang"), "{record:?}");
+        assert!(
+            record
+                .replay
+                .as_deref()
+                .unwrap()
+                .contains("initial_election_2a")
+        );
+    }
+    assert!(dir.join("initial_election_2a-1.log").exists());
+}
+
+#[test]
+fn a_panic_is_one_failed_run_with_its_location_log_and_trace() {
+    let dir = scratch("panic");
+    let jsonl = dir.join("r.jsonl");
+    let args = args(&[
+        "re_election",
+        "--seeds",
+        "3",
+        "--out",
+        dir.to_str().unwrap(),
+        "--jsonl",
+        jsonl.to_str().unwrap(),
+    ]);
+    let code = scripts::hunt::run::<Misbehaving<PANIC>>(&args, Implementation::Canary).unwrap();
+    assert_eq!(code, 1);
+    let records = read_jsonl(&jsonl).unwrap();
+    assert_eq!(records.len(), 3);
+    let record = &records[0];
+    assert_eq!(record.kind.as_deref(), Some("panic"));
+    let message = record.message.as_deref().unwrap();
+    assert!(message.contains("deliberate panic"), "{message}");
+    assert!(message.contains("tools.rs:"), "{message}");
+    let log = std::fs::read_to_string(dir.join(format!("re_election_2a-{}.log", record.seed)));
+    let log = log.unwrap();
+    assert!(log.contains("deliberate panic"), "{log}");
+    assert!(
+        log.contains("stack backtrace")
+            || log.contains("disabled backtrace")
+            || log.contains("0: "),
+        "{log}"
+    );
+    let trace = std::fs::read_to_string(dir.join(format!("re_election_2a-{}.trace", record.seed)));
+    assert!(trace.unwrap().contains("RequestVote"));
+}
+
+#[test]
+fn a_short_hunt_passes_on_the_reference_and_resumes_without_rerunning() {
+    let dir = scratch("resume");
+    let jsonl = dir.join("r.jsonl");
+    let path = jsonl.to_str().unwrap();
+    let first = args(&["2a", "--seeds", "2", "--jsonl", path]);
+    assert_eq!(
+        scripts::hunt::run::<raft_reference::Reference>(&first, Implementation::Reference),
+        Ok(0)
+    );
+    assert_eq!(read_jsonl(&jsonl).unwrap().len(), 6);
+    let again = args(&["2a", "--seeds", "2", "--jsonl", path]);
+    let refused =
+        scripts::hunt::run::<raft_reference::Reference>(&again, Implementation::Reference);
+    assert!(refused.unwrap_err().contains("--resume"));
+    let more = args(&["2a", "--seeds", "3", "--jsonl", path, "--resume"]);
+    assert_eq!(
+        scripts::hunt::run::<raft_reference::Reference>(&more, Implementation::Reference),
+        Ok(0)
+    );
+    let records = read_jsonl(&jsonl).unwrap();
+    assert_eq!(records.len(), 9, "only seed 3 ran");
+    assert_eq!(records.iter().filter(|r| r.seed == 3).count(), 3);
+}
+
+#[test]
+fn the_hunt_reports_nondeterminism_as_a_failure() {
+    let dir = scratch("drift");
+    let jsonl = dir.join("r.jsonl");
+    let args = args(&[
+        "initial_election_2a",
+        "--seeds",
+        "2",
+        "--jobs",
+        "1",
+        "--check-determinism",
+        "--out",
+        dir.to_str().unwrap(),
+        "--jsonl",
+        jsonl.to_str().unwrap(),
+    ]);
+    let code = scripts::hunt::run::<Misbehaving<DRIFT_TOO>>(&args, Implementation::Canary);
+    assert_eq!(code, Ok(1));
+    for record in read_jsonl(&jsonl).unwrap() {
+        assert_eq!(
+            record.kind.as_deref(),
+            Some("nondeterministic"),
+            "{record:?}"
+        );
+        let replay = record.replay.unwrap();
+        // Runnable from where the hunt ran (`cargo test` runs in reference/): the wrapper's
+        // absolute path.
+        assert!(replay.starts_with("LAB_CHECK_DETERMINISM=1 /"), "{replay}");
+        assert!(replay.contains("scripts/replay --canary"), "{replay}");
+    }
+}
+
+/// One of this package's binaries, run in `dir` with the words of `args`: (exit status,
+/// stdout, stderr).
+fn tool(exe: &str, dir: &std::path::Path, args: &str) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new(exe)
+        .args(args.split_whitespace())
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_hunt_that_selects_no_runs_is_a_usage_error_not_a_success() {
+    let dir = scratch("empty");
+    let hunt = env!("CARGO_BIN_EXE_hunt");
+    let (code, _, stderr) = tool(hunt, &dir, "--seeds 0");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("at least 1 seed"), "{stderr}");
+    let (code, stdout, stderr) = tool(hunt, &dir, "--seeds 2 --shard 2/3");
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("shard 2/3 has no seeds"), "{stderr}");
+    assert!(!stdout.contains("passed"), "{stdout}");
+}
+
+#[test]
+fn an_interrupted_hunt_says_so_right_above_its_totals() {
+    let dir = scratch("interrupt");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hunt"))
+        .args("--plain --seeds 1000000 --jobs 1 initial_election".split(' '))
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first line is printed once the signal handler is in place.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.starts_with("hunt: "), "{first}");
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let stdout = first + &rest;
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let [.., before_last, last] = lines.as_slice() else {
+        panic!("{stdout}");
+    };
+    assert!(before_last.starts_with("interrupted: "), "{stdout}");
+    assert!(before_last.contains("not started"), "{stdout}");
+    assert!(last.ends_with(" passed, 0 failed"), "{stdout}");
+}
+
+/// A leader that falls silent 300 ms into its term: its calls are dropped, so a follower
+/// times out and the leader changes every few hundred milliseconds. Go's initial election
+/// test passes it with `warning: term changed even though there were no failures`.
+struct Fickle {
+    leading: bool,
+    /// When this node's current leadership began (its first call as leader).
+    since_ms: Option<u64>,
+}
+
+impl<R: RaftNode> Bug<R> for Fickle {
+    fn new(_init: &Init) -> Self {
+        Fickle {
+            leading: false,
+            since_ms: None,
+        }
+    }
+
+    fn call(&mut self, ctx: &mut Context<'_, R::Request>, peer: usize, request: R::Request) {
+        if !self.leading {
+            self.since_ms = None;
+            ctx.call(peer, request);
+            return;
+        }
+        let since_ms = *self.since_ms.get_or_insert(ctx.now_ms());
+        if ctx.now_ms() - since_ms < 300 {
+            ctx.call(peer, request);
+        }
+    }
+
+    fn after_input(&mut self, inner: &R) {
+        self.leading = inner.state().1;
+    }
+}
+
+type FickleRaft = Broken<raft_reference::Reference, Fickle>;
+
+#[test]
+fn warnings_are_counted_shown_and_fail_strict_hunts() {
+    let dir = scratch("warnings");
+    let jsonl = dir.join("r.jsonl");
+    let path = jsonl.to_str().unwrap();
+    let lenient = args(&["initial_election_2a", "--seeds", "8", "--jsonl", path]);
+    let code = scripts::hunt::run::<FickleRaft>(&lenient, Implementation::Canary).unwrap();
+    let records = read_jsonl(&jsonl).unwrap();
+    let warned: Vec<_> = records.iter().filter(|r| r.warnings > 0).collect();
+    assert!(!warned.is_empty(), "{records:#?}");
+    for record in &warned {
+        let warning = record.warning.as_deref().unwrap();
+        assert_eq!(
+            warning,
+            "warning: term changed even though there were no failures"
+        );
+        let replay = record.replay.as_deref().unwrap();
+        assert!(replay.contains("--fingerprint "), "{replay}");
+    }
+    let passed_with_warnings = warned.iter().filter(|r| r.passed).count();
+    assert!(passed_with_warnings > 0, "{records:#?}");
+    assert_eq!(code, i32::from(records.iter().any(|r| !r.passed)));
+
+    let strict_jsonl = dir.join("strict.jsonl");
+    let path = strict_jsonl.to_str().unwrap();
+    let out = dir.join("out");
+    let strict = args(&[
+        "initial_election_2a",
+        "--seeds",
+        "8",
+        "--strict",
+        "--jsonl",
+        path,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let strict_code = scripts::hunt::run::<FickleRaft>(&strict, Implementation::Canary);
+    assert_eq!(strict_code, Ok(1));
+    let records = read_jsonl(&strict_jsonl).unwrap();
+    let failed_on_warnings: Vec<_> = records
+        .iter()
+        .filter(|r| r.kind.as_deref() == Some("warning"))
+        .collect();
+    assert_eq!(
+        failed_on_warnings.len(),
+        passed_with_warnings,
+        "{records:#?}"
+    );
+    for record in failed_on_warnings {
+        assert!(!record.passed);
+        assert!(record.replay.as_deref().unwrap().contains(" --strict "));
+    }
+}
+
+#[test]
+fn a_replay_whose_fingerprint_differs_from_the_hunts_warns_and_names_both() {
+    let dir = scratch("fingerprint");
+    let case = tester::registry::find::<raft_reference::Reference>("re_election_2a").unwrap();
+    let fingerprint = tester::run_case(&case, 3, RunOptions::default()).fingerprint;
+    let replay = env!("CARGO_BIN_EXE_replay");
+    let right = format!("re_election_2a 3 --no-trace --fingerprint {fingerprint:016x}");
+    let (code, stdout, _) = tool(replay, &dir, &right);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("fingerprint matches the hunt's"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("WARNING"), "{stdout}");
+
+    let wrong = "re_election_2a 3 --no-trace --fingerprint 00000000deadbeef";
+    let (code, stdout, stderr) = tool(replay, &dir, wrong);
+    assert_eq!(code, Some(0), "the run itself passed: {stdout}");
+    let warning = format!(
+        "WARNING: THIS IS NOT THE RUN THE HUNT RAN. Its fingerprint is {fingerprint:016x}; the \
+         hunt recorded 00000000deadbeef."
+    );
+    assert!(stdout.contains(&warning), "{stdout}");
+    // Also in the debug log's stream, when it is not the terminal.
+    assert!(stderr.contains(&warning), "{stderr}");
+}
