@@ -29,7 +29,7 @@ fn persistent(view: &RaftView) -> RaftView {
 /// a persist (every test's first elections and agreements).
 pub const SHADOW_ALWAYS_BYTES: usize = 512;
 /// Raft states at most this large are verified whenever the term or vote changed.
-pub const SHADOW_TERM_VOTE_BYTES: usize = 8192;
+pub const SHADOW_TERM_VOTE_BYTES: usize = 2048;
 
 /// What the checker knows is on stable storage for one incarnation of a node.
 #[derive(Default)]
