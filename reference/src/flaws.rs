@@ -6,7 +6,7 @@
 //! cannot be added from outside by a wrapper over a generic Raft, so the reference carries
 //! them: [`Flawed<F>`] runs the reference with the flaw `F` switched on for the duration of
 //! each call into it (a thread-local, so parallel runs never see each other's flaws), and the
-//! reference consults [`is`] at the one place each flaw changes. With no flaw on, the code
+//! reference consults `flaws::is` at the one place each flaw changes. With no flaw on, the code
 //! paths are the reference's own.
 //!
 //! | flaw | the bug | caught by |
@@ -30,29 +30,6 @@ use std::marker::PhantomData;
 use super::Reference;
 use super::messages::{Reply, Request};
 use raft::{Context, Init, RaftNode, RaftView, TimerId};
-
-/// One deliberate bug of the reference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flaw {
-    /// See [`GrantsEveryVote`].
-    GrantsEveryVote,
-    /// See [`AcceptsStaleTerms`].
-    AcceptsStaleTerms,
-    /// See [`LeaderOverwritesLast`].
-    LeaderOverwritesLast,
-    /// See [`SkipsPrevLogTerm`].
-    SkipsPrevLogTerm,
-    /// See [`VotesForStaleLogs`].
-    VotesForStaleLogs,
-    /// See [`CommitsPastLog`].
-    CommitsPastLog,
-    /// See [`AppliesUncommitted`].
-    AppliesUncommitted,
-    /// See [`TruncatesOnEveryAppend`].
-    TruncatesOnEveryAppend,
-    /// See [`PersistsBeforeVoting`].
-    PersistsBeforeVoting,
-}
 
 thread_local! {
     static ACTIVE: Cell<Option<Flaw>> = const { Cell::new(None) };
@@ -87,8 +64,15 @@ pub trait FlawKind: 'static {
     const FLAW: Flaw;
 }
 
-macro_rules! flaw_kinds {
+macro_rules! flaws {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// One deliberate bug of the reference; each has a type of the same name for
+        /// [`Flawed`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Flaw {
+            $($(#[$doc])* $name,)*
+        }
+
         $(
             $(#[$doc])*
             pub struct $name;
@@ -99,7 +83,7 @@ macro_rules! flaw_kinds {
     };
 }
 
-flaw_kinds! {
+flaws! {
     /// RequestVote grants a vote to any up-to-date candidate of the current term, whoever it
     /// voted for before ("If votedFor is null or candidateId" forgotten).
     GrantsEveryVote,

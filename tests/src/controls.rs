@@ -399,33 +399,31 @@ impl<R: RaftNode> Bug<R> for NeverTrimsBug {
 /// failure.
 pub type Canary<R> = Broken<R, CanaryBug>;
 
-/// The bugs of [`Canary`].
+/// The bugs of [`Canary`]: [`StaleLeaderBug`], and amnesia.
 pub struct CanaryBug {
-    /// Whether this incarnation has ever been leader (the flag the step-down forgets).
-    was_leader: bool,
+    stale_leader: StaleLeaderBug,
 }
 
 impl<R: RaftNode> Bug<R> for CanaryBug {
-    fn new(_init: &Init) -> Self {
-        CanaryBug { was_leader: false }
+    fn new(init: &Init) -> Self {
+        CanaryBug {
+            stale_leader: <StaleLeaderBug as Bug<R>>::new(init),
+        }
     }
 
     /// Amnesia: nothing reaches stable storage.
     fn persist(&mut self, _: &mut Context<'_, R::Request>, _: Vec<u8>, _: Option<Vec<u8>>) {}
 
     fn after_input(&mut self, inner: &R) {
-        self.was_leader |= inner.state().1;
+        Bug::<R>::after_input(&mut self.stale_leader, inner);
     }
 
     fn state(&self, inner: &R) -> (u64, bool) {
-        let (term, is_leader) = inner.state();
-        (term, is_leader || self.was_leader)
+        Bug::<R>::state(&self.stale_leader, inner)
     }
 
     fn inspect(&self, inner: &R) -> RaftView {
-        let mut view = inner.inspect();
-        view.is_leader |= self.was_leader;
-        view
+        Bug::<R>::inspect(&self.stale_leader, inner)
     }
 }
 
@@ -435,8 +433,9 @@ impl<R: RaftNode> Bug<R> for CanaryBug {
 /// the term the deposed leader is in.
 pub type StaleLeader<R> = Broken<R, StaleLeaderBug>;
 
-/// The bug of [`StaleLeader`].
+/// The bug of [`StaleLeader`] (and the canary's first).
 pub struct StaleLeaderBug {
+    /// Whether this incarnation has ever been leader (the flag the step-down forgets).
     was_leader: bool,
 }
 
