@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
 use labrpc::{CallId, EndId, Node, NodeIo, SimRng};
@@ -207,10 +208,21 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
 /// incarnation, built by `R::new` with effects discarded, randomness from `rng` (the safety
 /// checker's own stream) and its log lines muted, then inspected. The persist-before-reply
 /// check compares it with the live node.
-pub fn shadow_view<R: RaftNode>(init: Init, now_ms: u64, rng: &mut SimRng) -> RaftView {
-    let mut host = DiscardHost { now_ms, rng };
-    let node = crate::logging::muted(|| R::new(&mut Context::new(&mut host), init));
-    node.inspect()
+///
+/// A node that panics booting from its own persisted state would panic on its next restart
+/// too: that is returned as `Err` with the panic's message, for the checker to report
+/// against the node that persisted it.
+pub fn shadow_view<R: RaftNode>(
+    init: Init,
+    now_ms: u64,
+    rng: &mut SimRng,
+) -> Result<RaftView, String> {
+    let booted = catch_unwind(AssertUnwindSafe(|| {
+        let mut host = DiscardHost { now_ms, rng };
+        let node = crate::logging::muted(|| R::new(&mut Context::new(&mut host), init));
+        node.inspect()
+    }));
+    booted.map_err(|payload| crate::run::panic_message(&*payload))
 }
 
 /// The [`raft::Host`] of a shadow boot: every effect is dropped.

@@ -138,8 +138,9 @@ pub struct Moment {
 }
 
 /// The shadow incarnation's view: boots the node from its persisted state with the given
-/// random stream, discards its effects, and inspects it.
-pub type Shadow<'a> = &'a mut dyn FnMut(&mut SimRng) -> RaftView;
+/// random stream, discards its effects, and inspects it; `Err` with the panic's message if
+/// booting panicked.
+pub type Shadow<'a> = &'a mut dyn FnMut(&mut SimRng) -> Result<RaftView, String>;
 
 /// One applied message, as the checker keeps it until the check after the input.
 #[derive(Clone, Copy, Debug)]
@@ -476,7 +477,15 @@ impl Safety {
         };
         track.revealed_term = track.revealed_term.max(view.term);
         if track.durable.needs_shadow(view, raft_state_bytes) {
-            let durable_view = shadow(&mut self.shadow_rng);
+            let durable_view = shadow(&mut self.shadow_rng).or_else(|panic| {
+                violation(
+                    Property::PersistBeforeReply,
+                    format!(
+                        "S{server} {what}, but its persisted state does not boot: `new` \
+                         panicked with \"{panic}\""
+                    ),
+                )
+            })?;
             track.durable.verified(&durable_view, raft_state_bytes);
         } else if track.durable.dirty {
             track.durable.assumed(view);
