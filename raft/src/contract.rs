@@ -135,10 +135,15 @@ impl<'a, Request> Context<'a, Request> {
         self.host.rng().next_u64() % n
     }
 
-    /// Uniform in `low_ms..=high_ms`: for election timeouts.
+    /// Uniform in `low_ms..=high_ms`: for election timeouts. Any range is fine, up to
+    /// `0..=u64::MAX`. Panics if `low_ms > high_ms`.
     pub fn random_range_ms(&mut self, low_ms: u64, high_ms: u64) -> u64 {
         assert!(low_ms <= high_ms, "random_range_ms({low_ms}, {high_ms})");
-        low_ms + self.random_below(high_ms - low_ms + 1)
+        match (high_ms - low_ms).checked_add(1) {
+            Some(span) => low_ms + self.random_below(span),
+            // The whole of u64: every value is in range.
+            None => self.host.rng().next_u64(),
+        }
     }
 
     /// Sends `request` to `peer`. Exactly one [`RaftNode::handle_reply`] follows, unless this
@@ -147,7 +152,8 @@ impl<'a, Request> Context<'a, Request> {
         self.host.call(peer, request)
     }
 
-    /// Sets a timer firing after `delay_ms` in [`RaftNode::handle_timer`].
+    /// Sets a timer firing after `delay_ms` in [`RaftNode::handle_timer`]. Any delay is fine:
+    /// one past the end of the test (`u64::MAX`) never fires.
     pub fn set_timer(&mut self, delay_ms: u64) -> TimerId {
         self.host.set_timer(delay_ms)
     }
@@ -326,4 +332,31 @@ pub trait RaftNode: Sized + 'static {
     ///
     /// [`LogTerms`]: crate::LogTerms
     fn inspect(&self) -> RaftView;
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::RecordingHost;
+
+    #[test]
+    fn random_ranges_cover_the_whole_of_u64_and_a_single_value() {
+        let mut host = RecordingHost::<u8>::new(3);
+        let mut ctx = host.context();
+        // Draws, not overflow panics: a node may ask for the widest range there is.
+        let wide: Vec<u64> = (0..4).map(|_| ctx.random_range_ms(0, u64::MAX)).collect();
+        assert!(wide.windows(2).any(|pair| pair[0] != pair[1]), "{wide:?}");
+        assert!(ctx.random_range_ms(1, u64::MAX) >= 1);
+        assert_eq!(ctx.random_range_ms(u64::MAX, u64::MAX), u64::MAX);
+        assert_eq!(ctx.random_range_ms(300, 300), 300);
+        let timeout_ms = ctx.random_range_ms(300, 600);
+        assert!((300..=600).contains(&timeout_ms), "{timeout_ms}");
+    }
+
+    #[test]
+    fn a_timer_set_for_ever_is_due_at_the_end_of_time() {
+        let mut host = RecordingHost::<u8>::new(3);
+        host.now_ms = 5;
+        let timer = host.context().set_timer(u64::MAX);
+        assert_eq!(host.timers.get(&timer), Some(&u64::MAX));
+    }
 }

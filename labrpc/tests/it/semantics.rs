@@ -391,6 +391,25 @@ fn timers_fire_only_when_live() {
     assert_eq!(node.replies.len(), 1);
 }
 
+/// A node may ask for any delay: `set_timer(u64::MAX)` ("never") is scheduled at the end of
+/// time, not wrapped into the past, so virtual time never goes backwards.
+#[test]
+fn a_timer_at_the_end_of_time_stays_in_the_future() {
+    let mut sim: Sim<TestNode> = Sim::new(29);
+    let mut driver = Driver::default();
+    sim.add_server(1, |io| {
+        io.set_timer(7);
+        TestNode::default()
+    });
+    driver.run_until(&mut sim, 7);
+    assert_eq!(sim.now(), SimTime::from_millis(7));
+    let never = sim.with_node(1, "test", |_node, io| io.set_timer(u64::MAX));
+    assert!(never.is_some());
+    assert_eq!(sim.next_event_time(), Some(SimTime::from_millis(u64::MAX)));
+    assert_eq!(sim.step(), Some(Stepped::Node(1)));
+    assert_eq!(sim.now(), SimTime::from_millis(u64::MAX));
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Call(usize),
