@@ -13,6 +13,7 @@ use labrpc::{CallId, EndId, Node, NodeIo, SimRng};
 use raft::{ApplyMsg, Context, Host, Init, RaftNode, RaftView, TimerId};
 use rand_core::RngCore;
 
+use crate::guard::{NodeCall, node_call};
 use crate::safety::Effects;
 
 /// Applied messages from every node, in the order they were emitted: `(server, message)`.
@@ -53,7 +54,9 @@ impl<R: RaftNode> RaftHost<R> {
                 outbox: &outbox,
                 effects: &mut effects,
             };
-            R::new(&mut Context::new(&mut host), init)
+            node_call(me, NodeCall::New, || {
+                R::new(&mut Context::new(&mut host), init)
+            })
         };
         RaftHost {
             raft,
@@ -71,19 +74,35 @@ impl<R: RaftNode> RaftHost<R> {
         std::mem::take(&mut self.effects)
     }
 
-    /// The hosted node, for reading (`state()`, `inspect()`).
+    /// The hosted node, for reading. Call [`RaftHost::state`] and [`RaftHost::inspect`]
+    /// rather than the node's own methods: they name the node if it panics.
     pub fn raft(&self) -> &R {
         &self.raft
     }
 
-    /// Runs `f` on the node with a context, for inputs from the tester (`start`, `snapshot`).
+    /// The node's `state()` (Go's `GetState`).
+    pub fn state(&self) -> (u64, bool) {
+        node_call(self.me, NodeCall::State, || self.raft.state())
+    }
+
+    /// The node's `inspect()`, for the safety checks.
+    pub fn inspect(&self) -> RaftView {
+        node_call(self.me, NodeCall::Inspect, || self.raft.inspect())
+    }
+
+    /// Runs `f` on the node with a context, for inputs from the tester: `what` names the input
+    /// (`start`, `snapshot`) if the node panics.
     pub fn input<T>(
         &mut self,
         io: &mut NodeIo<'_>,
+        what: &'static str,
         f: impl FnOnce(&mut R, &mut Context<'_, R::Request>) -> T,
     ) -> T {
+        let me = self.me;
         let (raft, mut host) = self.split(io);
-        f(raft, &mut Context::new(&mut host))
+        node_call(me, NodeCall::Tester(what), || {
+            f(raft, &mut Context::new(&mut host))
+        })
     }
 
     fn split<'a, 'b>(
@@ -114,10 +133,15 @@ impl<R: RaftNode> Node for RaftHost<R> {
                 return None;
             }
         };
+        let me = self.me;
         let (raft, mut host) = self.split(io);
-        let reply = raft.handle_request(&mut Context::new(&mut host), request);
+        let reply = node_call(me, NodeCall::Request, || {
+            let reply = raft.handle_request(&mut Context::new(&mut host), request);
+            // An encode error is the node's own type's: its fault too.
+            encode_or_panic(&reply)
+        });
         self.effects.replied = true;
-        Some(encode_or_panic(&reply))
+        Some(reply)
     }
 
     fn on_reply(&mut self, io: &mut NodeIo<'_>, call: CallId, reply: Option<Vec<u8>>) {
@@ -125,17 +149,25 @@ impl<R: RaftNode> Node for RaftHost<R> {
             .pending
             .remove(&call)
             .expect("an outcome for an unknown call");
-        let reply = reply.map(|bytes| {
-            labgob::decode::<R::Reply>(&bytes)
-                .unwrap_or_else(|error| panic!("decode reply: {error}"))
-        });
+        let me = self.me;
         let (raft, mut host) = self.split(io);
-        raft.handle_reply(&mut Context::new(&mut host), peer, request, reply);
+        node_call(me, NodeCall::Reply(peer), || {
+            // The reply type is the node's own: a reply that its own decoder rejects is its
+            // fault (Go's labrpc: `log.Fatalf("ClientEnd.Call(): decode reply")`).
+            let reply = reply.map(|bytes| {
+                labgob::decode::<R::Reply>(&bytes)
+                    .unwrap_or_else(|error| panic!("decode reply: {error}"))
+            });
+            raft.handle_reply(&mut Context::new(&mut host), peer, request, reply);
+        });
     }
 
     fn on_timer(&mut self, io: &mut NodeIo<'_>, timer: labrpc::TimerId) {
+        let me = self.me;
         let (raft, mut host) = self.split(io);
-        raft.handle_timer(&mut Context::new(&mut host), TimerId(timer.0));
+        node_call(me, NodeCall::Timer, || {
+            raft.handle_timer(&mut Context::new(&mut host), TimerId(timer.0));
+        });
     }
 }
 
@@ -208,9 +240,12 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
 /// checker's own stream) and its log lines muted, then inspected. The persist-before-reply
 /// check compares it with the live node.
 pub fn shadow_view<R: RaftNode>(init: Init, now_ms: u64, rng: &mut SimRng) -> RaftView {
+    let me = init.me;
     let mut host = DiscardHost { now_ms, rng };
-    let node = crate::logging::muted(|| R::new(&mut Context::new(&mut host), init));
-    node.inspect()
+    node_call(me, NodeCall::ShadowNew, || {
+        let node = crate::logging::muted(|| R::new(&mut Context::new(&mut host), init));
+        node.inspect()
+    })
 }
 
 /// The [`raft::Host`] of a shadow boot: every effect is dropped.
