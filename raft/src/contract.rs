@@ -158,7 +158,8 @@ impl<'a, Request> Context<'a, Request> {
         self.host.set_timer(delay_ms)
     }
 
-    /// Cancels a timer: it will not fire. Cancelling a fired timer does nothing.
+    /// Cancels a timer: it will not fire. Cancelling a fired timer, or one this node did not
+    /// set, does nothing.
     pub fn cancel_timer(&mut self, timer: TimerId) {
         self.host.cancel_timer(timer)
     }

@@ -5,7 +5,8 @@
 use raft::RaftNode;
 use raft_reference::Reference;
 use tester::misbehaving::{
-    CallsNoSuchPeer, PanicsOnReply, REPLY_PANIC, RejectsItsOwnState, STATE_PANIC, TimesOutNever,
+    CallsNoSuchPeer, CancelsTimerZero, PanicsOnReply, REPLY_PANIC, RejectsItsOwnState, STATE_PANIC,
+    TimesOutNever,
 };
 use tester::{Failure, FailureKind, RunOptions, RunReport, registry, run_case};
 
@@ -80,4 +81,15 @@ fn a_timer_that_never_fires_and_the_widest_random_range_are_allowed() {
         assert!(report.passed(), "{test}: {:?}", report.result);
         assert!(report.virtual_ms < 60_000, "{test}: {}", report.virtual_ms);
     }
+}
+
+#[test]
+fn cancelling_a_timer_another_node_set_does_nothing() {
+    // Server 0's first election timer is the run's timer 0; every other server cancels it at
+    // boot (a student's `TimerId(0)` placeholder). The run must be the reference's own.
+    let reference = run::<Reference>("initial_election_2a", 1, true);
+    let strangers = run::<CancelsTimerZero<Reference>>("initial_election_2a", 1, true);
+    assert!(strangers.passed(), "{:?}", strangers.result);
+    assert_eq!(strangers.fingerprint, reference.fingerprint);
+    assert_eq!(strangers.events, reference.events);
 }

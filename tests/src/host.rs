@@ -6,7 +6,7 @@
 //! timers, persister writes, and applied messages into the shared [`Outbox`].
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
 use labrpc::{CallId, EndId, Node, NodeIo, SimRng};
@@ -28,6 +28,9 @@ pub struct RaftHost<R: RaftNode> {
     peers: Vec<EndId>,
     /// Calls in flight: the request is handed back with the outcome.
     pending: BTreeMap<CallId, (usize, R::Request)>,
+    /// Timers this incarnation set that have neither fired nor been cancelled: the only ones
+    /// it may cancel (timer ids are unique in a run, so another node's are reachable).
+    timers: BTreeSet<TimerId>,
     outbox: Outbox,
     /// What the node did since the safety checker last looked.
     effects: Effects,
@@ -44,6 +47,7 @@ impl<R: RaftNode> RaftHost<R> {
             snapshot: io.persister().snapshot().to_vec(),
         };
         let mut pending = BTreeMap::new();
+        let mut timers = BTreeSet::new();
         let mut effects = Effects::default();
         let raft = {
             let mut host = IoHost {
@@ -51,6 +55,7 @@ impl<R: RaftNode> RaftHost<R> {
                 me,
                 peers: &peers,
                 pending: &mut pending,
+                timers: &mut timers,
                 outbox: &outbox,
                 effects: &mut effects,
             };
@@ -63,6 +68,7 @@ impl<R: RaftNode> RaftHost<R> {
             me,
             peers,
             pending,
+            timers,
             outbox,
             effects,
         }
@@ -114,6 +120,7 @@ impl<R: RaftNode> RaftHost<R> {
             me: self.me,
             peers: &self.peers,
             pending: &mut self.pending,
+            timers: &mut self.timers,
             outbox: &self.outbox,
             effects: &mut self.effects,
         };
@@ -163,10 +170,12 @@ impl<R: RaftNode> Node for RaftHost<R> {
     }
 
     fn on_timer(&mut self, io: &mut NodeIo<'_>, timer: labrpc::TimerId) {
+        let timer = TimerId(timer.0);
+        self.timers.remove(&timer);
         let me = self.me;
         let (raft, mut host) = self.split(io);
         node_call(me, NodeCall::Timer, || {
-            raft.handle_timer(&mut Context::new(&mut host), TimerId(timer.0));
+            raft.handle_timer(&mut Context::new(&mut host), timer);
         });
     }
 }
@@ -182,6 +191,7 @@ pub struct IoHost<'a, 'b, Request> {
     me: usize,
     peers: &'a [EndId],
     pending: &'a mut BTreeMap<CallId, (usize, Request)>,
+    timers: &'a mut BTreeSet<TimerId>,
     outbox: &'a Outbox,
     effects: &'a mut Effects,
 }
@@ -209,11 +219,17 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     }
 
     fn set_timer(&mut self, delay_ms: u64) -> TimerId {
-        TimerId(self.io.set_timer(delay_ms).0)
+        let timer = TimerId(self.io.set_timer(delay_ms).0);
+        self.timers.insert(timer);
+        timer
     }
 
+    /// Cancels `timer` only if this incarnation set it and it is still pending: another
+    /// node's timer (a placeholder `TimerId(0)`, say) is none of its business.
     fn cancel_timer(&mut self, timer: TimerId) {
-        self.io.cancel_timer(labrpc::TimerId(timer.0));
+        if self.timers.remove(&timer) {
+            self.io.cancel_timer(labrpc::TimerId(timer.0));
+        }
     }
 
     fn persist(&mut self, raft_state: Vec<u8>, snapshot: Option<Vec<u8>>) {

@@ -10,10 +10,11 @@
 //! | [`CallsNoSuchPeer`]    | its first call goes to peer `peer_count`       | `panic`: `... called peer 3, but peers are 0..3` |
 //! | [`RejectsItsOwnState`] | `new` panics on any persisted state            | `panic` in `new`, or in a shadow boot of the safety checks |
 //! | [`TimesOutNever`]      | sets a `u64::MAX` timer, draws from `0..=u64::MAX` | passes             |
+//! | [`CancelsTimerZero`]   | cancels `TimerId(0)`, which another node set   | passes, as if it had not |
 //!
 //! `reference/tests/misbehaving.rs` runs each over the reference Raft. Never use these as a Raft.
 
-use raft::{Context, Init, RaftNode};
+use raft::{Context, Init, RaftNode, TimerId};
 
 use crate::controls::{Broken, Bug};
 
@@ -96,5 +97,27 @@ impl<R: RaftNode> Bug<R> for TimesOutNeverBug {
         ctx.set_timer(u64::MAX);
         let delay_ms = ctx.random_range_ms(0, u64::MAX);
         ctx.set_timer(delay_ms);
+    }
+}
+
+/// **Allowed, and harmless**: `R`, which on every server but 0 also cancels `TimerId(0)` at
+/// boot (as a student's placeholder id would). Timer ids are unique in a run, so that is
+/// server 0's first timer: a node may cancel only its own, and the run must be `R`'s.
+pub type CancelsTimerZero<R> = Broken<R, CancelsTimerZeroBug>;
+
+/// The bug of [`CancelsTimerZero`].
+pub struct CancelsTimerZeroBug {
+    me: usize,
+}
+
+impl<R: RaftNode> Bug<R> for CancelsTimerZeroBug {
+    fn new(init: &Init) -> Self {
+        CancelsTimerZeroBug { me: init.me }
+    }
+
+    fn booted(&mut self, ctx: &mut Context<'_, R::Request>) {
+        if self.me != 0 {
+            ctx.cancel_timer(TimerId(0));
+        }
     }
 }
