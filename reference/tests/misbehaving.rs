@@ -5,8 +5,8 @@
 use raft::RaftNode;
 use raft_reference::Reference;
 use tester::misbehaving::{
-    CallsNoSuchPeer, CancelsTimerZero, PanicsOnReply, REPLY_PANIC, RejectsItsOwnState, STATE_PANIC,
-    TimesOutNever,
+    ArmsTimersForever, CallsNoSuchPeer, CancelsTimerZero, LOOP_FROM_MS, PanicsOnReply, REPLY_PANIC,
+    RejectsItsOwnState, STATE_PANIC, TimesOutNever,
 };
 use tester::{Failure, FailureKind, RunOptions, RunReport, registry, run_case};
 
@@ -92,4 +92,25 @@ fn cancelling_a_timer_another_node_set_does_nothing() {
     assert!(strangers.passed(), "{:?}", strangers.result);
     assert_eq!(strangers.fingerprint, reference.fingerprint);
     assert_eq!(strangers.events, reference.events);
+}
+
+#[test]
+fn a_handler_that_loops_asking_for_effects_is_stopped_as_a_hang() {
+    let failure = failure_of::<ArmsTimersForever<Reference>>("initial_election_2a");
+    assert_eq!(failure.kind, FailureKind::Hang, "{failure}");
+    let rest = asked_for(&failure.message);
+    assert!(
+        rest.starts_with("more than 100000 effects (calls, timers, persists, applies) in one handle_timer: a loop that never ends?"),
+        "{failure}"
+    );
+    assert!(failure.at.as_millis() >= LOOP_FROM_MS, "{failure}");
+}
+
+/// What follows `S<digit> asked for `.
+fn asked_for(message: &str) -> &str {
+    let rest = message
+        .strip_prefix('S')
+        .and_then(|rest| rest.get(1..))
+        .and_then(|rest| rest.strip_prefix(" asked for "));
+    rest.unwrap_or_else(|| panic!("not 'S<n> asked for': {message}"))
 }

@@ -11,6 +11,12 @@
 //!
 //! The payload carried up is a [`NodeFault`]: the class and the whole message. A fault raised
 //! inside a node call (a nested guard) passes through outer guards unchanged.
+//!
+//! A handler that asks for more than [`MAX_EFFECTS_PER_INPUT`] effects in one input (calls,
+//! timers, persists, applies) is in a loop that would never end, or end only when memory
+//! does: the host stops it with [`flood`], and the run fails as `hang`, naming the node and
+//! the call. (A loop that asks for nothing cannot be stopped from inside the simulation: the
+//! hunt's wall-clock watchdog reports it.)
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -69,12 +75,35 @@ pub struct NodeFault {
     pub message: String,
 }
 
+/// Effects (calls, timers, persists, applies) a node may ask for while handling one input.
+/// The reference asks for a few dozen at most; a node applying a long log at once, a few
+/// thousand.
+pub const MAX_EFFECTS_PER_INPUT: u64 = 100_000;
+
+/// What [`flood`] unwinds with, until the guard names the node and the call.
+struct Flood;
+
+/// Stops a node's handler that asked for more than [`MAX_EFFECTS_PER_INPUT`] effects: the
+/// guard around the call turns it into a [`FailureKind::Hang`]. Unwinds without the panic
+/// hook: there is no panic of the node's to show.
+pub fn flood() -> ! {
+    resume_unwind(Box::new(Flood))
+}
+
 /// Runs `f`, a call into server `server`'s node. If it panics, the unwinding continues as a
 /// [`NodeFault`] naming the server and `call`.
 pub fn node_call<T>(server: usize, call: NodeCall, f: impl FnOnce() -> T) -> T {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(value) => value,
         Err(payload) if payload.is::<NodeFault>() => resume_unwind(payload),
+        Err(payload) if payload.is::<Flood>() => resume_unwind(Box::new(NodeFault {
+            kind: FailureKind::Hang,
+            message: format!(
+                "S{server} asked for more than {MAX_EFFECTS_PER_INPUT} effects (calls, timers, \
+                 persists, applies) in one {call}: a loop that never ends? The run is stopped \
+                 before it exhausts memory"
+            ),
+        })),
         Err(payload) => {
             let message = panic_message(&*payload);
             let fault = NodeFault {
@@ -129,5 +158,18 @@ mod tests {
         );
         assert!(fault.message.ends_with(": bad state"), "{}", fault.message);
         assert_eq!(node_call(0, NodeCall::State, || 7), 7);
+    }
+
+    #[test]
+    fn a_flood_is_a_hang_of_the_node_and_call_it_happened_in() {
+        let fault = caught(|| node_call(2, NodeCall::Request, || -> () { flood() }));
+        assert_eq!(fault.kind, FailureKind::Hang);
+        assert!(
+            fault
+                .message
+                .starts_with("S2 asked for more than 100000 effects (calls, timers, persists, applies) in one handle_request: "),
+            "{}",
+            fault.message
+        );
     }
 }

@@ -13,7 +13,7 @@ use labrpc::{CallId, EndId, Node, NodeIo, SimRng};
 use raft::{ApplyMsg, Context, Host, Init, RaftNode, RaftView, TimerId};
 use rand_core::RngCore;
 
-use crate::guard::{NodeCall, node_call};
+use crate::guard::{MAX_EFFECTS_PER_INPUT, NodeCall, flood, node_call};
 use crate::safety::Effects;
 
 /// Applied messages from every node, in the order they were emitted: `(server, message)`.
@@ -58,6 +58,7 @@ impl<R: RaftNode> RaftHost<R> {
                 timers: &mut timers,
                 outbox: &outbox,
                 effects: &mut effects,
+                asked: 0,
             };
             node_call(me, NodeCall::New, || {
                 R::new(&mut Context::new(&mut host), init)
@@ -123,6 +124,7 @@ impl<R: RaftNode> RaftHost<R> {
             timers: &mut self.timers,
             outbox: &self.outbox,
             effects: &mut self.effects,
+            asked: 0,
         };
         (&mut self.raft, host)
     }
@@ -194,6 +196,18 @@ pub struct IoHost<'a, 'b, Request> {
     timers: &'a mut BTreeSet<TimerId>,
     outbox: &'a Outbox,
     effects: &'a mut Effects,
+    /// Effects asked for during this input; more than [`MAX_EFFECTS_PER_INPUT`] stops it.
+    asked: u64,
+}
+
+impl<Request> IoHost<'_, '_, Request> {
+    /// Counts one effect; stops a handler that asks for too many ([`flood`]).
+    fn ask(&mut self) {
+        self.asked += 1;
+        if self.asked > MAX_EFFECTS_PER_INPUT {
+            flood();
+        }
+    }
 }
 
 impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
@@ -206,6 +220,7 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     }
 
     fn call(&mut self, peer: usize, request: Request) {
+        self.ask();
         let Some(&end) = self.peers.get(peer) else {
             panic!(
                 "server {} called peer {peer}, but peers are 0..{}",
@@ -219,6 +234,7 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     }
 
     fn set_timer(&mut self, delay_ms: u64) -> TimerId {
+        self.ask();
         let timer = TimerId(self.io.set_timer(delay_ms).0);
         self.timers.insert(timer);
         timer
@@ -233,6 +249,7 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     }
 
     fn persist(&mut self, raft_state: Vec<u8>, snapshot: Option<Vec<u8>>) {
+        self.ask();
         self.effects.persisted = true;
         match snapshot {
             None => self.io.save_raft_state(raft_state),
@@ -241,6 +258,7 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     }
 
     fn apply(&mut self, msg: ApplyMsg) {
+        self.ask();
         match &msg {
             ApplyMsg::Command { index, command } => self.io.record_apply(*index, None, command),
             ApplyMsg::Snapshot { term, index, data } => {

@@ -11,6 +11,7 @@
 //! | [`RejectsItsOwnState`] | `new` panics on any persisted state            | `panic` in `new`, or in a shadow boot of the safety checks |
 //! | [`TimesOutNever`]      | sets a `u64::MAX` timer, draws from `0..=u64::MAX` | passes             |
 //! | [`CancelsTimerZero`]   | cancels `TimerId(0)`, which another node set   | passes, as if it had not |
+//! | [`ArmsTimersForever`]  | a timer handler that sets timers in an endless loop | `hang`: `... more than 100000 effects ... in one handle_timer` |
 //!
 //! `reference/tests/misbehaving.rs` runs each over the reference Raft. Never use these as a Raft.
 
@@ -119,5 +120,29 @@ impl<R: RaftNode> Bug<R> for CancelsTimerZeroBug {
         if self.me != 0 {
             ctx.cancel_timer(TimerId(0));
         }
+    }
+}
+
+/// **Misbehaving**: `R`, whose first timer after virtual second 1 sets timers in a loop that
+/// never ends (a `while` whose condition never changes). Unstopped, it would run until memory
+/// ran out.
+pub type ArmsTimersForever<R> = Broken<R, ArmsTimersForeverBug>;
+
+/// When [`ArmsTimersForever`] starts looping, in virtual milliseconds.
+pub const LOOP_FROM_MS: u64 = 1000;
+
+/// The bug of [`ArmsTimersForever`].
+pub struct ArmsTimersForeverBug;
+
+impl<R: RaftNode> Bug<R> for ArmsTimersForeverBug {
+    fn new(_init: &Init) -> Self {
+        ArmsTimersForeverBug
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, _: TimerId) -> bool {
+        while ctx.now_ms() >= LOOP_FROM_MS {
+            ctx.set_timer(1);
+        }
+        true
     }
 }
