@@ -531,6 +531,29 @@ fn a_booting_node_is_the_current_node_and_the_driver_is_none() {
     assert_eq!(labrpc::current().1, None, "after a call into the node");
 }
 
+/// A node that panics leaves its simulation as it was (the driver catches the panic and ends
+/// the run); the next simulation on the thread starts at time zero with no current node, so
+/// its first log lines are not stamped with the dead run's node and time.
+#[test]
+fn a_new_simulation_is_at_time_zero_with_no_node_after_a_node_panicked() {
+    let mut sim: Sim<TestNode> = Sim::new(1);
+    sim.add_server(2, TestNode::server());
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sim.with_node(2, "start", |_node, io| {
+            io.set_timer(5);
+            panic!("a node's own panic");
+        })
+    }));
+    sim.step();
+    assert_eq!(labrpc::current(), (SimTime::from_millis(5), None));
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sim.with_node(2, "start", |_node, _io| panic!("a node's own panic"))
+    }));
+    assert_eq!(labrpc::current(), (SimTime::from_millis(5), Some(2)));
+    let _next: Sim<TestNode> = Sim::new(2);
+    assert_eq!(labrpc::current(), (SimTime::ZERO, None));
+}
+
 /// Incarnations count each server's boots: `S1#2` is server 1 after its first restart,
 /// whatever the other servers did.
 #[test]
