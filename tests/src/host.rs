@@ -132,19 +132,11 @@ impl<R: RaftNode> RaftHost<R> {
 
 impl<R: RaftNode> Node for RaftHost<R> {
     fn on_request(&mut self, io: &mut NodeIo<'_>, args: &[u8]) -> Option<Vec<u8>> {
-        let request: R::Request = match labgob::decode(args) {
-            Ok(request) => request,
-            Err(error) => {
-                log::warn!(
-                    "server {}: dropping a request that does not decode: {error}",
-                    self.me
-                );
-                return None;
-            }
-        };
         let me = self.me;
         let (raft, mut host) = self.split(io);
         let reply = node_call(me, NodeCall::Request, || {
+            let request = labgob::decode::<R::Request>(args)
+                .unwrap_or_else(|error| panic!("{}", undecodable("request", &error)));
             let reply = raft.handle_request(&mut Context::new(&mut host), request);
             // An encode error is the node's own type's: its fault too.
             encode_or_panic(&reply)
@@ -165,7 +157,7 @@ impl<R: RaftNode> Node for RaftHost<R> {
             // fault (Go's labrpc: `log.Fatalf("ClientEnd.Call(): decode reply")`).
             let reply = reply.map(|bytes| {
                 labgob::decode::<R::Reply>(&bytes)
-                    .unwrap_or_else(|error| panic!("decode reply: {error}"))
+                    .unwrap_or_else(|error| panic!("{}", undecodable("reply", &error)))
             });
             raft.handle_reply(&mut Context::new(&mut host), peer, request, reply);
         });
@@ -180,6 +172,16 @@ impl<R: RaftNode> Node for RaftHost<R> {
             raft.handle_timer(&mut Context::new(&mut host), timer);
         });
     }
+}
+
+/// Why a message did not decode. Both ends use the node's own message types, so bytes its
+/// decoder rejects were written by its own encoder: its `Serialize` and `Deserialize` disagree
+/// (Go's labrpc stops the test binary on a reply that does not decode).
+fn undecodable(what: &str, error: &labgob::Error) -> String {
+    format!(
+        "a {what} does not decode as the node's own type, which encoded it (its Serialize and \
+         Deserialize disagree; LABGOB_CHECK=1 checks every message as it is sent): {error}"
+    )
 }
 
 /// Go's `labrpc` panics on an encode error (2021+); so do we, naming the type.
@@ -308,4 +310,63 @@ impl<Request> Host<Request> for DiscardHost<'_> {
     fn persist(&mut self, _raft_state: Vec<u8>, _snapshot: Option<Vec<u8>>) {}
 
     fn apply(&mut self, _msg: ApplyMsg) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use labrpc::Sim;
+
+    use super::*;
+    use crate::FailureKind;
+    use crate::guard::NodeFault;
+
+    /// Replies to a term with the same term; nothing else.
+    struct Echo;
+
+    impl RaftNode for Echo {
+        type Request = u64;
+        type Reply = u64;
+        fn new(_ctx: &mut Context<'_, u64>, _init: Init) -> Self {
+            Echo
+        }
+        fn handle_request(&mut self, _ctx: &mut Context<'_, u64>, term: u64) -> u64 {
+            term
+        }
+        fn handle_reply(&mut self, _: &mut Context<'_, u64>, _: usize, _: u64, _: Option<u64>) {}
+        fn handle_timer(&mut self, _ctx: &mut Context<'_, u64>, _timer: TimerId) {}
+        fn start(&mut self, _ctx: &mut Context<'_, u64>, _c: Vec<u8>) -> Option<(u64, u64)> {
+            None
+        }
+        fn state(&self) -> (u64, bool) {
+            (0, false)
+        }
+        fn inspect(&self) -> RaftView {
+            RaftView::default()
+        }
+    }
+
+    #[test]
+    fn a_request_the_nodes_own_type_cannot_decode_is_its_fault_not_a_lost_rpc() {
+        let mut sim: Sim<RaftHost<Echo>> = Sim::new(1);
+        let outbox = Outbox::default();
+        sim.add_server(0, |io| RaftHost::boot(io, Vec::new(), outbox));
+        let end = sim.make_end();
+        sim.connect(end, 0);
+        sim.enable(end, true);
+        assert!(labgob::decode::<u64>(&[0xFF]).is_err());
+        sim.call(end, vec![0xFF]);
+        let payload = catch_unwind(AssertUnwindSafe(|| while sim.step().is_some() {}))
+            .expect_err("the node's handler fails");
+        let fault = payload.downcast::<NodeFault>().expect("a node's fault");
+        assert_eq!(fault.kind, FailureKind::Panic);
+        assert!(
+            fault.message.starts_with(
+                "S0 panicked in handle_request: a request does not decode as the node's own type"
+            ),
+            "{}",
+            fault.message
+        );
+    }
 }
