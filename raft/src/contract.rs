@@ -32,6 +32,11 @@
 //!   its first apply is the command right after it (the 2D applier fails any other index).
 //! - Time is virtual, in milliseconds; randomness is seeded per node and per boot, so a run
 //!   replays exactly from its seed.
+//! - **A misbehaving node fails its own run, named.** A panic in any method ends the run as a
+//!   `panic` (a `todo!()` as `not-implemented`) whose message names the server and the call
+//!   (`S2 panicked in handle_reply (a call to S0): ...`); so does a call to a peer outside
+//!   `0..peer_count`. A handler that asks for more than 100,000 effects in one input is stopped
+//!   as a `hang`. A node's timers are its own: cancelling an id it did not set does nothing.
 
 use std::fmt::Debug;
 
