@@ -6,7 +6,7 @@
 //! cannot be added from outside by a wrapper over a generic Raft, so the reference carries
 //! them: [`Flawed<F>`] runs the reference with the flaw `F` switched on for the duration of
 //! each call into it (a thread-local, so parallel runs never see each other's flaws), and the
-//! reference consults [`is`] at the one place each flaw changes. With no flaw on, the code
+//! reference consults `flaws::is` at the one place each flaw changes. With no flaw on, the code
 //! paths are the reference's own.
 //!
 //! | flaw | the bug | caught by |
