@@ -359,6 +359,9 @@ impl<N: Node> Sim<N> {
             observer: None,
             events: 0,
         };
+        // A run that ended in a node's panic left its node and time as the thread's current
+        // ones; this run's first log lines are its own.
+        crate::current::set(SimTime::ZERO, None);
         Sim {
             core,
             slots: Vec::new(),

@@ -35,9 +35,11 @@ impl SimTime {
 
 impl Add<u64> for SimTime {
     type Output = SimTime;
-    /// `self + delay_ms`.
+    /// `self + delay_ms`, saturating at the end of time: a node may ask for any delay
+    /// (`set_timer(u64::MAX)` for "never"), and such an event must stay in the future instead
+    /// of wrapping into the past. Runs end long before (the tester's virtual-time limit).
     fn add(self, delay_ms: u64) -> SimTime {
-        SimTime(self.0 + delay_ms)
+        SimTime(self.0.saturating_add(delay_ms))
     }
 }
 

@@ -32,6 +32,11 @@
 //!   its first apply is the command right after it (the 2D applier fails any other index).
 //! - Time is virtual, in milliseconds; randomness is seeded per node and per boot, so a run
 //!   replays exactly from its seed.
+//! - **A misbehaving node fails its own run, named.** A panic in any method ends the run as a
+//!   `panic` (a `todo!()` as `not-implemented`) whose message names the server and the call
+//!   (`S2 panicked in handle_reply (a call to S0): ...`); so does a call to a peer outside
+//!   `0..peer_count`. A handler that asks for more than 100,000 effects in one input is stopped
+//!   as a `hang`. A node's timers are its own: cancelling an id it did not set does nothing.
 
 use std::fmt::Debug;
 
@@ -135,10 +140,15 @@ impl<'a, Request> Context<'a, Request> {
         self.host.rng().next_u64() % n
     }
 
-    /// Uniform in `low_ms..=high_ms`: for election timeouts.
+    /// Uniform in `low_ms..=high_ms`: for election timeouts. Any range is fine, up to
+    /// `0..=u64::MAX`. Panics if `low_ms > high_ms`.
     pub fn random_range_ms(&mut self, low_ms: u64, high_ms: u64) -> u64 {
         assert!(low_ms <= high_ms, "random_range_ms({low_ms}, {high_ms})");
-        low_ms + self.random_below(high_ms - low_ms + 1)
+        match (high_ms - low_ms).checked_add(1) {
+            Some(span) => low_ms + self.random_below(span),
+            // The whole of u64: every value is in range.
+            None => self.host.rng().next_u64(),
+        }
     }
 
     /// Sends `request` to `peer`. Exactly one [`RaftNode::handle_reply`] follows, unless this
@@ -147,12 +157,14 @@ impl<'a, Request> Context<'a, Request> {
         self.host.call(peer, request)
     }
 
-    /// Sets a timer firing after `delay_ms` in [`RaftNode::handle_timer`].
+    /// Sets a timer firing after `delay_ms` in [`RaftNode::handle_timer`]. Any delay is fine:
+    /// one past the end of the test (`u64::MAX`) never fires.
     pub fn set_timer(&mut self, delay_ms: u64) -> TimerId {
         self.host.set_timer(delay_ms)
     }
 
-    /// Cancels a timer: it will not fire. Cancelling a fired timer does nothing.
+    /// Cancels a timer: it will not fire. Cancelling a fired timer, or one this node did not
+    /// set, does nothing.
     pub fn cancel_timer(&mut self, timer: TimerId) {
         self.host.cancel_timer(timer)
     }
@@ -326,4 +338,31 @@ pub trait RaftNode: Sized + 'static {
     ///
     /// [`LogTerms`]: crate::LogTerms
     fn inspect(&self) -> RaftView;
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::RecordingHost;
+
+    #[test]
+    fn random_ranges_cover_the_whole_of_u64_and_a_single_value() {
+        let mut host = RecordingHost::<u8>::new(3);
+        let mut ctx = host.context();
+        // Draws, not overflow panics: a node may ask for the widest range there is.
+        let wide: Vec<u64> = (0..4).map(|_| ctx.random_range_ms(0, u64::MAX)).collect();
+        assert!(wide.windows(2).any(|pair| pair[0] != pair[1]), "{wide:?}");
+        assert!(ctx.random_range_ms(1, u64::MAX) >= 1);
+        assert_eq!(ctx.random_range_ms(u64::MAX, u64::MAX), u64::MAX);
+        assert_eq!(ctx.random_range_ms(300, 300), 300);
+        let timeout_ms = ctx.random_range_ms(300, 600);
+        assert!((300..=600).contains(&timeout_ms), "{timeout_ms}");
+    }
+
+    #[test]
+    fn a_timer_set_for_ever_is_due_at_the_end_of_time() {
+        let mut host = RecordingHost::<u8>::new(3);
+        host.now_ms = 5;
+        let timer = host.context().set_timer(u64::MAX);
+        assert_eq!(host.timers.get(&timer), Some(&u64::MAX));
+    }
 }

@@ -181,7 +181,8 @@ impl<Req> Host<Req> for RecordingHost<Req> {
     fn set_timer(&mut self, delay_ms: u64) -> TimerId {
         self.next_timer += 1;
         let timer = TimerId(self.next_timer);
-        self.timers.insert(timer, self.now_ms + delay_ms);
+        self.timers
+            .insert(timer, self.now_ms.saturating_add(delay_ms));
         self.trace.push(Effect::SetTimer(timer, delay_ms));
         timer
     }

@@ -10,7 +10,7 @@ use raft::RaftNode;
 use raft_reference::Reference;
 use raft_reference::flaws::{self, Flawed};
 use tester::FailureKind;
-use tester::controls::{CorruptsPersist, StaleLeader, first_catch};
+use tester::controls::{StaleLeader, first_catch};
 use tester::safety::Property;
 
 /// Seeds of every test a control may take before it is caught.
@@ -80,21 +80,6 @@ fn truncating_on_every_append_is_a_stale_truncation() {
 #[test]
 fn persisting_before_voting_breaks_persist_before_reply() {
     assert_caught::<Flawed<flaws::PersistsBeforeVoting>>(Property::PersistBeforeReply);
-}
-
-/// A saved state that does not boot is named as such, against the node that saved it.
-#[test]
-fn a_persisted_state_that_does_not_boot_is_caught_at_once() {
-    let (report, runs) = first_catch::<CorruptsPersist<Reference>>(1, 1, true).expect("caught");
-    let failure = report.result.expect_err("a caught run failed");
-    assert_eq!(runs, 1, "{failure}");
-    assert_eq!(failure.kind, FailureKind::Safety, "{failure}");
-    assert!(
-        failure
-            .message
-            .contains("its persisted state does not boot"),
-        "{failure}"
-    );
 }
 
 /// The checks only read: every test's run is the same event for event (fingerprint) and prints

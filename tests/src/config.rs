@@ -405,7 +405,7 @@ impl<R: RaftNode> Config<R> {
         let shown =
             log::log_enabled!(target: "tester", log::Level::Info).then(|| show_command(&command));
         let outcome = self.state().sim.with_node(i, "start", |host, io| {
-            host.input(io, |raft, ctx| raft.start(ctx, command))
+            host.input(io, "start", |raft, ctx| raft.start(ctx, command))
         });
         if let Some(shown) = shown {
             let result = match outcome {
@@ -426,12 +426,12 @@ impl<R: RaftNode> Config<R> {
 
     /// `rafts[i].GetState()`, or `None` if `i` is crashed.
     pub fn get_state(&self, i: usize) -> Option<(u64, bool)> {
-        self.state().sim.node(i).map(|host| host.raft().state())
+        self.state().sim.node(i).map(|host| host.state())
     }
 
     /// `rafts[i]`'s Raft state, for checkers; `None` if crashed.
     pub fn inspect(&self, i: usize) -> Option<RaftView> {
-        self.state().sim.node(i).map(|host| host.raft().inspect())
+        self.state().sim.node(i).map(|host| host.inspect())
     }
 
     // ----- checks (Go's checkOneLeader, checkTerms, checkNoLeader, nCommitted, wait, one) -----
@@ -700,7 +700,9 @@ impl<R: RaftNode> Config<R> {
     fn take_snapshot(&self, i: usize, index: u64, snapshot: Vec<u8>) {
         log::info!(target: "tester", "snapshot(index {index}, {} B) on S{i}", snapshot.len());
         self.state().sim.with_node(i, "snapshot", |host, io| {
-            host.input(io, |raft, ctx| raft.snapshot(ctx, index, snapshot))
+            host.input(io, "snapshot", |raft, ctx| {
+                raft.snapshot(ctx, index, snapshot)
+            })
         });
     }
 }
@@ -715,7 +717,7 @@ impl<R: RaftNode> State<R> {
         let Some((effects, view)) = self
             .sim
             .node_mut(i)
-            .map(|host| (host.take_effects(), host.raft().inspect()))
+            .map(|host| (host.take_effects(), host.inspect()))
         else {
             return Ok(());
         };

@@ -460,33 +460,6 @@ impl<R: RaftNode> Bug<R> for StaleLeaderBug {
     }
 }
 
-/// **Deliberately broken**: `R` whose saved raft state loses its last byte, so it no longer
-/// decodes. The safety checks must report it as Persist before reply (the state does not
-/// boot) at the first request or reply after a save, not as a panic at some later restart.
-pub type CorruptsPersist<R> = Broken<R, CorruptsPersistBug>;
-
-/// The bug of [`CorruptsPersist`].
-pub struct CorruptsPersistBug;
-
-impl<R: RaftNode> Bug<R> for CorruptsPersistBug {
-    fn new(_init: &Init) -> Self {
-        CorruptsPersistBug
-    }
-
-    fn persist(
-        &mut self,
-        ctx: &mut Context<'_, R::Request>,
-        mut raft_state: Vec<u8>,
-        snapshot: Option<Vec<u8>>,
-    ) {
-        raft_state.pop();
-        match snapshot {
-            None => ctx.persist(raft_state),
-            Some(snapshot) => ctx.persist_with_snapshot(raft_state, snapshot),
-        }
-    }
-}
-
 /// Runs every lab test on `R`, seed after seed from `first_seed` (every test on a seed before
 /// the next seed), until a run fails or `seeds` seeds have passed. Returns the failing run
 /// and how many runs it took, or `None`.

@@ -13,10 +13,12 @@ pub enum FailureKind {
     /// A safety property of the Raft paper broke (checked after every input; see
     /// [`crate::safety`]): the message starts with the property's name.
     Safety,
-    /// The implementation (or the harness) panicked.
+    /// The implementation (or the harness) panicked. A panic inside a node names the server
+    /// and the call: `S2 panicked in handle_reply (a call to S0): ...`.
     Panic,
-    /// Virtual time stopped advancing (a livelock of zero-delay events), or the hunt's
-    /// wall-clock watchdog fired.
+    /// Virtual time stopped advancing (a livelock of zero-delay events), a node's handler asked
+    /// for more effects in one input than any terminating one would, or the hunt's wall-clock
+    /// watchdog fired.
     Hang,
     /// The test ran past its virtual-time limit.
     TimeLimit,

@@ -6,7 +6,7 @@
 //! timers, persister writes, and applied messages into the shared [`Outbox`].
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
@@ -14,6 +14,7 @@ use labrpc::{CallId, EndId, Node, NodeIo, SimRng};
 use raft::{ApplyMsg, Context, Host, Init, RaftNode, RaftView, TimerId};
 use rand_core::RngCore;
 
+use crate::guard::{MAX_EFFECTS_PER_INPUT, NodeCall, flood, node_call};
 use crate::safety::Effects;
 
 /// Applied messages from every node, in the order they were emitted: `(server, message)`.
@@ -28,6 +29,9 @@ pub struct RaftHost<R: RaftNode> {
     peers: Vec<EndId>,
     /// Calls in flight: the request is handed back with the outcome.
     pending: BTreeMap<CallId, (usize, R::Request)>,
+    /// Timers this incarnation set that have neither fired nor been cancelled: the only ones
+    /// it may cancel (timer ids are unique in a run, so another node's are reachable).
+    timers: BTreeSet<TimerId>,
     outbox: Outbox,
     /// What the node did since the safety checker last looked.
     effects: Effects,
@@ -44,6 +48,7 @@ impl<R: RaftNode> RaftHost<R> {
             snapshot: io.persister().snapshot().to_vec(),
         };
         let mut pending = BTreeMap::new();
+        let mut timers = BTreeSet::new();
         let mut effects = Effects::default();
         let raft = {
             let mut host = IoHost {
@@ -51,16 +56,21 @@ impl<R: RaftNode> RaftHost<R> {
                 me,
                 peers: &peers,
                 pending: &mut pending,
+                timers: &mut timers,
                 outbox: &outbox,
                 effects: &mut effects,
+                asked: 0,
             };
-            R::new(&mut Context::new(&mut host), init)
+            node_call(me, NodeCall::New, || {
+                R::new(&mut Context::new(&mut host), init)
+            })
         };
         RaftHost {
             raft,
             me,
             peers,
             pending,
+            timers,
             outbox,
             effects,
         }
@@ -72,19 +82,35 @@ impl<R: RaftNode> RaftHost<R> {
         std::mem::take(&mut self.effects)
     }
 
-    /// The hosted node, for reading (`state()`, `inspect()`).
+    /// The hosted node, for reading. Call [`RaftHost::state`] and [`RaftHost::inspect`]
+    /// rather than the node's own methods: they name the node if it panics.
     pub fn raft(&self) -> &R {
         &self.raft
     }
 
-    /// Runs `f` on the node with a context, for inputs from the tester (`start`, `snapshot`).
+    /// The node's `state()` (Go's `GetState`).
+    pub fn state(&self) -> (u64, bool) {
+        node_call(self.me, NodeCall::State, || self.raft.state())
+    }
+
+    /// The node's `inspect()`, for the safety checks.
+    pub fn inspect(&self) -> RaftView {
+        node_call(self.me, NodeCall::Inspect, || self.raft.inspect())
+    }
+
+    /// Runs `f` on the node with a context, for inputs from the tester: `what` names the input
+    /// (`start`, `snapshot`) if the node panics.
     pub fn input<T>(
         &mut self,
         io: &mut NodeIo<'_>,
+        what: &'static str,
         f: impl FnOnce(&mut R, &mut Context<'_, R::Request>) -> T,
     ) -> T {
+        let me = self.me;
         let (raft, mut host) = self.split(io);
-        f(raft, &mut Context::new(&mut host))
+        node_call(me, NodeCall::Tester(what), || {
+            f(raft, &mut Context::new(&mut host))
+        })
     }
 
     fn split<'a, 'b>(
@@ -96,8 +122,10 @@ impl<R: RaftNode> RaftHost<R> {
             me: self.me,
             peers: &self.peers,
             pending: &mut self.pending,
+            timers: &mut self.timers,
             outbox: &self.outbox,
             effects: &mut self.effects,
+            asked: 0,
         };
         (&mut self.raft, host)
     }
@@ -105,20 +133,17 @@ impl<R: RaftNode> RaftHost<R> {
 
 impl<R: RaftNode> Node for RaftHost<R> {
     fn on_request(&mut self, io: &mut NodeIo<'_>, args: &[u8]) -> Option<Vec<u8>> {
-        let request: R::Request = match labgob::decode(args) {
-            Ok(request) => request,
-            Err(error) => {
-                log::warn!(
-                    "server {}: dropping a request that does not decode: {error}",
-                    self.me
-                );
-                return None;
-            }
-        };
+        let me = self.me;
         let (raft, mut host) = self.split(io);
-        let reply = raft.handle_request(&mut Context::new(&mut host), request);
+        let reply = node_call(me, NodeCall::Request, || {
+            let request = labgob::decode::<R::Request>(args)
+                .unwrap_or_else(|error| panic!("{}", undecodable("request", &error)));
+            let reply = raft.handle_request(&mut Context::new(&mut host), request);
+            // An encode error is the node's own type's: its fault too.
+            encode_or_panic(&reply)
+        });
         self.effects.replied = true;
-        Some(encode_or_panic(&reply))
+        Some(reply)
     }
 
     fn on_reply(&mut self, io: &mut NodeIo<'_>, call: CallId, reply: Option<Vec<u8>>) {
@@ -126,18 +151,38 @@ impl<R: RaftNode> Node for RaftHost<R> {
             .pending
             .remove(&call)
             .expect("an outcome for an unknown call");
-        let reply = reply.map(|bytes| {
-            labgob::decode::<R::Reply>(&bytes)
-                .unwrap_or_else(|error| panic!("decode reply: {error}"))
-        });
+        let me = self.me;
         let (raft, mut host) = self.split(io);
-        raft.handle_reply(&mut Context::new(&mut host), peer, request, reply);
+        node_call(me, NodeCall::Reply(peer), || {
+            // The reply type is the node's own: a reply that its own decoder rejects is its
+            // fault (Go's labrpc: `log.Fatalf("ClientEnd.Call(): decode reply")`).
+            let reply = reply.map(|bytes| {
+                labgob::decode::<R::Reply>(&bytes)
+                    .unwrap_or_else(|error| panic!("{}", undecodable("reply", &error)))
+            });
+            raft.handle_reply(&mut Context::new(&mut host), peer, request, reply);
+        });
     }
 
     fn on_timer(&mut self, io: &mut NodeIo<'_>, timer: labrpc::TimerId) {
+        let timer = TimerId(timer.0);
+        self.timers.remove(&timer);
+        let me = self.me;
         let (raft, mut host) = self.split(io);
-        raft.handle_timer(&mut Context::new(&mut host), TimerId(timer.0));
+        node_call(me, NodeCall::Timer, || {
+            raft.handle_timer(&mut Context::new(&mut host), timer);
+        });
     }
+}
+
+/// Why a message did not decode. Both ends use the node's own message types, so bytes its
+/// decoder rejects were written by its own encoder: its `Serialize` and `Deserialize` disagree
+/// (Go's labrpc stops the test binary on a reply that does not decode).
+fn undecodable(what: &str, error: &labgob::Error) -> String {
+    format!(
+        "a {what} does not decode as the node's own type, which encoded it (its Serialize and \
+         Deserialize disagree; LABGOB_CHECK=1 checks every message as it is sent): {error}"
+    )
 }
 
 /// Go's `labrpc` panics on an encode error (2021+); so do we, naming the type.
@@ -151,8 +196,21 @@ pub struct IoHost<'a, 'b, Request> {
     me: usize,
     peers: &'a [EndId],
     pending: &'a mut BTreeMap<CallId, (usize, Request)>,
+    timers: &'a mut BTreeSet<TimerId>,
     outbox: &'a Outbox,
     effects: &'a mut Effects,
+    /// Effects asked for during this input; more than [`MAX_EFFECTS_PER_INPUT`] stops it.
+    asked: u64,
+}
+
+impl<Request> IoHost<'_, '_, Request> {
+    /// Counts one effect; stops a handler that asks for too many ([`flood`]).
+    fn ask(&mut self) {
+        self.asked += 1;
+        if self.asked > MAX_EFFECTS_PER_INPUT {
+            flood();
+        }
+    }
 }
 
 impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
@@ -165,6 +223,7 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     }
 
     fn call(&mut self, peer: usize, request: Request) {
+        self.ask();
         let Some(&end) = self.peers.get(peer) else {
             panic!(
                 "server {} called peer {peer}, but peers are 0..{}",
@@ -178,14 +237,22 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     }
 
     fn set_timer(&mut self, delay_ms: u64) -> TimerId {
-        TimerId(self.io.set_timer(delay_ms).0)
+        self.ask();
+        let timer = TimerId(self.io.set_timer(delay_ms).0);
+        self.timers.insert(timer);
+        timer
     }
 
+    /// Cancels `timer` only if this incarnation set it and it is still pending: another
+    /// node's timer (a placeholder `TimerId(0)`, say) is none of its business.
     fn cancel_timer(&mut self, timer: TimerId) {
-        self.io.cancel_timer(labrpc::TimerId(timer.0));
+        if self.timers.remove(&timer) {
+            self.io.cancel_timer(labrpc::TimerId(timer.0));
+        }
     }
 
     fn persist(&mut self, raft_state: Vec<u8>, snapshot: Option<Vec<u8>>) {
+        self.ask();
         self.effects.persisted = true;
         match snapshot {
             None => self.io.save_raft_state(raft_state),
@@ -194,6 +261,7 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     }
 
     fn apply(&mut self, msg: ApplyMsg) {
+        self.ask();
         match &msg {
             ApplyMsg::Command { index, command } => self.io.record_apply(*index, None, command),
             ApplyMsg::Snapshot { term, index, data } => {
@@ -251,4 +319,63 @@ impl<Request> Host<Request> for DiscardHost<'_> {
     fn persist(&mut self, _raft_state: Vec<u8>, _snapshot: Option<Vec<u8>>) {}
 
     fn apply(&mut self, _msg: ApplyMsg) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use labrpc::Sim;
+
+    use super::*;
+    use crate::FailureKind;
+    use crate::guard::NodeFault;
+
+    /// Replies to a term with the same term; nothing else.
+    struct Echo;
+
+    impl RaftNode for Echo {
+        type Request = u64;
+        type Reply = u64;
+        fn new(_ctx: &mut Context<'_, u64>, _init: Init) -> Self {
+            Echo
+        }
+        fn handle_request(&mut self, _ctx: &mut Context<'_, u64>, term: u64) -> u64 {
+            term
+        }
+        fn handle_reply(&mut self, _: &mut Context<'_, u64>, _: usize, _: u64, _: Option<u64>) {}
+        fn handle_timer(&mut self, _ctx: &mut Context<'_, u64>, _timer: TimerId) {}
+        fn start(&mut self, _ctx: &mut Context<'_, u64>, _c: Vec<u8>) -> Option<(u64, u64)> {
+            None
+        }
+        fn state(&self) -> (u64, bool) {
+            (0, false)
+        }
+        fn inspect(&self) -> RaftView {
+            RaftView::default()
+        }
+    }
+
+    #[test]
+    fn a_request_the_nodes_own_type_cannot_decode_is_its_fault_not_a_lost_rpc() {
+        let mut sim: Sim<RaftHost<Echo>> = Sim::new(1);
+        let outbox = Outbox::default();
+        sim.add_server(0, |io| RaftHost::boot(io, Vec::new(), outbox));
+        let end = sim.make_end();
+        sim.connect(end, 0);
+        sim.enable(end, true);
+        assert!(labgob::decode::<u64>(&[0xFF]).is_err());
+        sim.call(end, vec![0xFF]);
+        let payload = catch_unwind(AssertUnwindSafe(|| while sim.step().is_some() {}))
+            .expect_err("the node's handler fails");
+        let fault = payload.downcast::<NodeFault>().expect("a node's fault");
+        assert_eq!(fault.kind, FailureKind::Panic);
+        assert!(
+            fault.message.starts_with(
+                "S0 panicked in handle_request: a request does not decode as the node's own type"
+            ),
+            "{}",
+            fault.message
+        );
+    }
 }

@@ -18,7 +18,10 @@
 //! - `failure.rs`: [`Failure`] and its classes.
 //! - `controls.rs`: deliberately broken Rafts, one wrapper with a bug each: the negative
 //!   controls (RPCs sent twice, 50 heartbeats a second, a log never trimmed) and the hunt's
-//!   canary.
+//!   canary. `misbehaving.rs`: Rafts that misbehave towards the harness itself (panics, a
+//!   peer that does not exist), which must fail as classified runs naming the node.
+//! - `guard.rs`: every call into a node is guarded, so that its panic names the server and
+//!   the call.
 //! - `trace.rs`: [`trace::Trace`], an observer writing one line per event (replay, hunts).
 //! - `determinism.rs`: [`determinism::run_twice`], the same seed twice, compared event by
 //!   event (`LAB_CHECK_DETERMINISM=1`).
@@ -34,8 +37,10 @@ pub mod controls;
 pub mod determinism;
 mod exec;
 mod failure;
+mod guard;
 mod host;
 pub mod logging;
+pub mod misbehaving;
 pub mod registry;
 mod run;
 pub mod safety;

@@ -11,6 +11,7 @@ use raft::RaftNode;
 use crate::config::{Config, Stats};
 use crate::exec::run_ready;
 use crate::failure::{Failure, FailureKind, TestResult};
+use crate::guard::NodeFault;
 use crate::registry::TestCase;
 
 /// Virtual time after which a run is stopped as a failure even if its test never checks
@@ -99,12 +100,7 @@ pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions)
             .as_ref()
             .and_then(|cfg| cfg_now(cfg))
             .unwrap_or(SimTime::ZERO);
-        let message = panic_message(&*payload);
-        Err(Failure {
-            kind: FailureKind::of_panic(&message),
-            message,
-            at,
-        })
+        Err(failure_of_panic(payload, at))
     });
     let (virtual_ms, fingerprint, events, lines) = match cfg_slot.as_ref().map(|c| c.try_state()) {
         Some(Some(summary)) => summary,
@@ -130,6 +126,19 @@ pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions)
 /// Virtual time now, unless the state is borrowed (a panic in the middle of an event).
 fn cfg_now<R: RaftNode>(cfg: &Config<R>) -> Option<SimTime> {
     cfg.try_state().map(|(ms, ..)| SimTime::from_millis(ms))
+}
+
+/// The failure of a run that panicked at `at` with `payload`: a node's fault as its guard
+/// classified it ([`NodeFault`]), any other panic by its message.
+fn failure_of_panic(payload: Box<dyn std::any::Any + Send>, at: SimTime) -> Failure {
+    let (kind, message) = match payload.downcast::<NodeFault>() {
+        Ok(fault) => (fault.kind, fault.message),
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            (FailureKind::of_panic(&message), message)
+        }
+    };
+    Failure { kind, message, at }
 }
 
 /// The text of a panic payload.

@@ -391,6 +391,25 @@ fn timers_fire_only_when_live() {
     assert_eq!(node.replies.len(), 1);
 }
 
+/// A node may ask for any delay: `set_timer(u64::MAX)` ("never") is scheduled at the end of
+/// time, not wrapped into the past, so virtual time never goes backwards.
+#[test]
+fn a_timer_at_the_end_of_time_stays_in_the_future() {
+    let mut sim: Sim<TestNode> = Sim::new(29);
+    let mut driver = Driver::default();
+    sim.add_server(1, |io| {
+        io.set_timer(7);
+        TestNode::default()
+    });
+    driver.run_until(&mut sim, 7);
+    assert_eq!(sim.now(), SimTime::from_millis(7));
+    let never = sim.with_node(1, "test", |_node, io| io.set_timer(u64::MAX));
+    assert!(never.is_some());
+    assert_eq!(sim.next_event_time(), Some(SimTime::from_millis(u64::MAX)));
+    assert_eq!(sim.step(), Some(Stepped::Node(1)));
+    assert_eq!(sim.now(), SimTime::from_millis(u64::MAX));
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Call(usize),
@@ -510,6 +529,29 @@ fn a_booting_node_is_the_current_node_and_the_driver_is_none() {
     });
     assert_eq!(seen_inside, Some(Some(2)));
     assert_eq!(labrpc::current().1, None, "after a call into the node");
+}
+
+/// A node that panics leaves its simulation as it was (the driver catches the panic and ends
+/// the run); the next simulation on the thread starts at time zero with no current node, so
+/// its first log lines are not stamped with the dead run's node and time.
+#[test]
+fn a_new_simulation_is_at_time_zero_with_no_node_after_a_node_panicked() {
+    let mut sim: Sim<TestNode> = Sim::new(1);
+    sim.add_server(2, TestNode::server());
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sim.with_node(2, "start", |_node, io| {
+            io.set_timer(5);
+            panic!("a node's own panic");
+        })
+    }));
+    sim.step();
+    assert_eq!(labrpc::current(), (SimTime::from_millis(5), None));
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sim.with_node(2, "start", |_node, _io| panic!("a node's own panic"))
+    }));
+    assert_eq!(labrpc::current(), (SimTime::from_millis(5), Some(2)));
+    let _next: Sim<TestNode> = Sim::new(2);
+    assert_eq!(labrpc::current(), (SimTime::ZERO, None));
 }
 
 /// Incarnations count each server's boots: `S1#2` is server 1 after its first restart,

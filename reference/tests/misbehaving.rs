@@ -1,0 +1,123 @@
+//! Rafts that misbehave towards the harness (`tester::misbehaving`), over the reference: each
+//! ends its run as a classified failure naming the node and the call, or passes where what it
+//! does is allowed. None may make the harness fail or blame itself.
+
+use raft::RaftNode;
+use raft_reference::Reference;
+use tester::misbehaving::{
+    ArmsTimersForever, CallsNoSuchPeer, CancelsTimerZero, LOOP_FROM_MS, PanicsOnReply, REPLY_PANIC,
+    RejectsItsOwnState, STATE_PANIC, TimesOutNever,
+};
+use tester::{Failure, FailureKind, RunOptions, RunReport, registry, run_case};
+
+fn run<R: RaftNode>(test: &str, seed: u64, safety_checks: bool) -> RunReport {
+    let case = registry::find::<R>(test).expect("a lab test");
+    let options = RunOptions {
+        safety_checks,
+        ..RunOptions::default()
+    };
+    run_case(&case, seed, options)
+}
+
+fn failure_of<R: RaftNode>(test: &str) -> Failure {
+    let report = run::<R>(test, 1, true);
+    report.result.expect_err("a misbehaving Raft fails")
+}
+
+/// `S<digit> panicked in <call>`, and the rest of the message.
+fn panicked_in<'m>(message: &'m str, call: &str) -> &'m str {
+    let rest = message
+        .strip_prefix('S')
+        .and_then(|rest| rest.get(1..))
+        .and_then(|rest| rest.strip_prefix(" panicked in "))
+        .and_then(|rest| rest.strip_prefix(call));
+    rest.unwrap_or_else(|| panic!("not 'S<n> panicked in {call}': {message}"))
+}
+
+#[test]
+fn a_panic_in_a_handler_names_the_server_the_handler_and_the_peer() {
+    let failure = failure_of::<PanicsOnReply<Reference>>("initial_election_2a");
+    assert_eq!(failure.kind, FailureKind::Panic, "{failure}");
+    let rest = panicked_in(&failure.message, "handle_reply (a call to S");
+    assert!(rest.ends_with(&format!("): {REPLY_PANIC}")), "{failure}");
+    assert!(
+        failure.at.as_millis() > 0,
+        "the time of the panic: {failure}"
+    );
+}
+
+#[test]
+fn a_call_to_a_peer_that_does_not_exist_is_the_nodes_panic() {
+    let failure = failure_of::<CallsNoSuchPeer<Reference>>("initial_election_2a");
+    assert_eq!(failure.kind, FailureKind::Panic, "{failure}");
+    let rest = panicked_in(&failure.message, "handle_timer: server ");
+    assert!(
+        rest.ends_with(" called peer 3, but peers are 0..3"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_node_that_cannot_boot_from_its_state_is_named_in_a_shadow_boot_or_a_restart() {
+    // 2A never restarts a node: the persist-before-reply check's shadow boot finds it, and
+    // names it against the node that saved the state.
+    let failure = failure_of::<RejectsItsOwnState<Reference>>("initial_election_2a");
+    assert_eq!(failure.kind, FailureKind::Safety, "{failure}");
+    assert!(
+        failure.message.starts_with("Persist before reply: S")
+            && failure
+                .message
+                .contains("but its persisted state does not boot: `new` panicked")
+            && failure.message.contains(STATE_PANIC),
+        "{failure}"
+    );
+    // Without the checks, the first restart of 2C does.
+    let report = run::<RejectsItsOwnState<Reference>>("initial_election_2a", 1, false);
+    assert!(report.passed(), "{:?}", report.result);
+    let report = run::<RejectsItsOwnState<Reference>>("persist1_2c", 1, false);
+    let failure = report.result.expect_err("a restart panics");
+    assert_eq!(failure.kind, FailureKind::Panic, "{failure}");
+    let rest = panicked_in(&failure.message, "new: ");
+    assert_eq!(rest, STATE_PANIC, "{failure}");
+}
+
+#[test]
+fn a_timer_that_never_fires_and_the_widest_random_range_are_allowed() {
+    for test in ["initial_election_2a", "persist1_2c"] {
+        let report = run::<TimesOutNever<Reference>>(test, 1, true);
+        assert!(report.passed(), "{test}: {:?}", report.result);
+        assert!(report.virtual_ms < 60_000, "{test}: {}", report.virtual_ms);
+    }
+}
+
+#[test]
+fn cancelling_a_timer_another_node_set_does_nothing() {
+    // Server 0's first election timer is the run's timer 0; every other server cancels it at
+    // boot (a student's `TimerId(0)` placeholder). The run must be the reference's own.
+    let reference = run::<Reference>("initial_election_2a", 1, true);
+    let strangers = run::<CancelsTimerZero<Reference>>("initial_election_2a", 1, true);
+    assert!(strangers.passed(), "{:?}", strangers.result);
+    assert_eq!(strangers.fingerprint, reference.fingerprint);
+    assert_eq!(strangers.events, reference.events);
+}
+
+#[test]
+fn a_handler_that_loops_asking_for_effects_is_stopped_as_a_hang() {
+    let failure = failure_of::<ArmsTimersForever<Reference>>("initial_election_2a");
+    assert_eq!(failure.kind, FailureKind::Hang, "{failure}");
+    let rest = asked_for(&failure.message);
+    assert!(
+        rest.starts_with("more than 100000 effects (calls, timers, persists, applies) in one handle_timer: a loop that never ends?"),
+        "{failure}"
+    );
+    assert!(failure.at.as_millis() >= LOOP_FROM_MS, "{failure}");
+}
+
+/// What follows `S<digit> asked for `.
+fn asked_for(message: &str) -> &str {
+    let rest = message
+        .strip_prefix('S')
+        .and_then(|rest| rest.get(1..))
+        .and_then(|rest| rest.strip_prefix(" asked for "));
+    rest.unwrap_or_else(|| panic!("not 'S<n> asked for': {message}"))
+}

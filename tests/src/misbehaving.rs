@@ -1,0 +1,148 @@
+//! Misbehaving Rafts: a correct Raft wrapped (with [`Broken`]) so that it does what a student's
+//! Raft may do to the harness itself: panic inside a handler, call a peer that does not
+//! exist, fail to boot from its own persisted state, ask for a timer that never fires. Each
+//! must end its run as a classified failure that names the node and the call (or pass, where
+//! the behaviour is allowed), never as an error of the harness.
+//!
+//! | misbehaving Raft       | what it does                                  | what the run reports |
+//! |------------------------|-----------------------------------------------|----------------------|
+//! | [`PanicsOnReply`]      | panics in its first `handle_reply`             | `panic`: `S1 panicked in handle_reply (a call to S0): ...` |
+//! | [`CallsNoSuchPeer`]    | its first call goes to peer `peer_count`       | `panic`: `... called peer 3, but peers are 0..3` |
+//! | [`RejectsItsOwnState`] | `new` panics on any persisted state            | `panic` in `new`, or in a shadow boot of the safety checks |
+//! | [`TimesOutNever`]      | sets a `u64::MAX` timer, draws from `0..=u64::MAX` | passes             |
+//! | [`CancelsTimerZero`]   | cancels `TimerId(0)`, which another node set   | passes, as if it had not |
+//! | [`ArmsTimersForever`]  | a timer handler that sets timers in an endless loop | `hang`: `... more than 100000 effects ... in one handle_timer` |
+//!
+//! `reference/tests/misbehaving.rs` runs each over the reference Raft. Never use these as a Raft.
+
+use raft::{Context, Init, RaftNode, TimerId};
+
+use crate::controls::{Broken, Bug};
+
+/// What [`PanicsOnReply`] panics with.
+pub const REPLY_PANIC: &str = "deliberate: a reply handler indexes past its log";
+
+/// What [`RejectsItsOwnState`] panics with.
+pub const STATE_PANIC: &str = "deliberate: new cannot decode its own persisted state";
+
+/// **Misbehaving**: `R`, panicking in its first `handle_reply`.
+pub type PanicsOnReply<R> = Broken<R, PanicsOnReplyBug>;
+
+/// The bug of [`PanicsOnReply`].
+pub struct PanicsOnReplyBug;
+
+impl<R: RaftNode> Bug<R> for PanicsOnReplyBug {
+    fn new(_init: &Init) -> Self {
+        PanicsOnReplyBug
+    }
+
+    fn passes_reply(&mut self, _peer: usize, _request: &R::Request) -> bool {
+        panic!("{REPLY_PANIC}")
+    }
+}
+
+/// **Misbehaving**: `R`, whose first call goes to peer `peer_count` (one past the last), as a
+/// student's off-by-one in a loop over peers would.
+pub type CallsNoSuchPeer<R> = Broken<R, CallsNoSuchPeerBug>;
+
+/// The bug of [`CallsNoSuchPeer`].
+pub struct CallsNoSuchPeerBug {
+    peer_count: usize,
+    called: bool,
+}
+
+impl<R: RaftNode> Bug<R> for CallsNoSuchPeerBug {
+    fn new(init: &Init) -> Self {
+        CallsNoSuchPeerBug {
+            peer_count: init.peer_count,
+            called: false,
+        }
+    }
+
+    fn call(&mut self, ctx: &mut Context<'_, R::Request>, peer: usize, request: R::Request) {
+        let peer = if self.called { peer } else { self.peer_count };
+        self.called = true;
+        ctx.call(peer, request);
+    }
+}
+
+/// **Misbehaving**: `R`, whose `new` panics whenever there is persisted raft state (as one
+/// that cannot decode what it saved). On a first boot it is `R`; the first shadow boot of the
+/// persist-before-reply check, or the first restart, panics.
+pub type RejectsItsOwnState<R> = Broken<R, RejectsItsOwnStateBug>;
+
+/// The bug of [`RejectsItsOwnState`].
+pub struct RejectsItsOwnStateBug;
+
+impl<R: RaftNode> Bug<R> for RejectsItsOwnStateBug {
+    fn new(init: &Init) -> Self {
+        assert!(init.raft_state.is_empty(), "{STATE_PANIC}");
+        RejectsItsOwnStateBug
+    }
+}
+
+/// **Allowed, if odd**: `R`, which also sets a timer of `u64::MAX` ms at boot (a student's
+/// "never") and draws a number from the widest range there is. Neither may overflow virtual
+/// time: the run is `R`'s.
+pub type TimesOutNever<R> = Broken<R, TimesOutNeverBug>;
+
+/// The bug of [`TimesOutNever`].
+pub struct TimesOutNeverBug;
+
+impl<R: RaftNode> Bug<R> for TimesOutNeverBug {
+    fn new(_init: &Init) -> Self {
+        TimesOutNeverBug
+    }
+
+    fn booted(&mut self, ctx: &mut Context<'_, R::Request>) {
+        ctx.set_timer(u64::MAX);
+        let delay_ms = ctx.random_range_ms(0, u64::MAX);
+        ctx.set_timer(delay_ms);
+    }
+}
+
+/// **Allowed, and harmless**: `R`, which on every server but 0 also cancels `TimerId(0)` at
+/// boot (as a student's placeholder id would). Timer ids are unique in a run, so that is
+/// server 0's first timer: a node may cancel only its own, and the run must be `R`'s.
+pub type CancelsTimerZero<R> = Broken<R, CancelsTimerZeroBug>;
+
+/// The bug of [`CancelsTimerZero`].
+pub struct CancelsTimerZeroBug {
+    me: usize,
+}
+
+impl<R: RaftNode> Bug<R> for CancelsTimerZeroBug {
+    fn new(init: &Init) -> Self {
+        CancelsTimerZeroBug { me: init.me }
+    }
+
+    fn booted(&mut self, ctx: &mut Context<'_, R::Request>) {
+        if self.me != 0 {
+            ctx.cancel_timer(TimerId(0));
+        }
+    }
+}
+
+/// **Misbehaving**: `R`, whose first timer after virtual second 1 sets timers in a loop that
+/// never ends (a `while` whose condition never changes). Unstopped, it would run until memory
+/// ran out.
+pub type ArmsTimersForever<R> = Broken<R, ArmsTimersForeverBug>;
+
+/// When [`ArmsTimersForever`] starts looping, in virtual milliseconds.
+pub const LOOP_FROM_MS: u64 = 1000;
+
+/// The bug of [`ArmsTimersForever`].
+pub struct ArmsTimersForeverBug;
+
+impl<R: RaftNode> Bug<R> for ArmsTimersForeverBug {
+    fn new(_init: &Init) -> Self {
+        ArmsTimersForeverBug
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, _: TimerId) -> bool {
+        while ctx.now_ms() >= LOOP_FROM_MS {
+            ctx.set_timer(1);
+        }
+        true
+    }
+}
