@@ -46,7 +46,7 @@ pub struct RaftView {
 impl RaftView {
     /// Index of the last log entry (the snapshot's if the log is empty).
     pub fn last_log_index(&self) -> u64 {
-        self.snapshot_index + self.log_terms.len()
+        self.snapshot_index.saturating_add(self.log_terms.len())
     }
 
     /// Term of the entry at `index`, if the view still has it (the snapshot's last entry
@@ -56,7 +56,7 @@ impl RaftView {
             return Some(self.snapshot_term);
         }
         self.log_terms
-            .get(index.checked_sub(self.snapshot_index + 1)?)
+            .get(index.checked_sub(self.snapshot_index.checked_add(1)?)?)
     }
 }
 

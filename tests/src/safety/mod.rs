@@ -248,6 +248,13 @@ impl Safety {
         raft_state_bytes: usize,
         shadow: Shadow<'_>,
     ) -> Result<(), Failure> {
+        if let Err(detail) = check_bounds(server, &view) {
+            return Err(Failure {
+                kind: FailureKind::Safety,
+                message: format!("{detail} (event {})", moment.event),
+                at: moment.at,
+            });
+        }
         self.max_term = self.max_term.max(view.term);
         let previous = self.nodes[server].view.take();
         let result = self
@@ -409,7 +416,7 @@ impl Safety {
             let track = &mut self.nodes[server];
             let (index, term) = match applied {
                 Applied::Command { index } => {
-                    let expected = track.applied + 1;
+                    let expected = track.applied.saturating_add(1);
                     if index != expected {
                         return violation(
                             Property::ApplyOrder,
@@ -499,6 +506,27 @@ impl Safety {
     }
 }
 
+/// Indices and terms no log can reach (the checks do arithmetic on them).
+pub const MAX_INDEX: u64 = 1 << 62;
+
+/// A view whose indices or terms no log can reach is the node's fault, named as such, before
+/// any property is checked.
+fn check_bounds(server: usize, view: &RaftView) -> Result<(), String> {
+    let end = view.snapshot_index.checked_add(view.log_terms.len());
+    let largest = [view.term, view.commit_index, end.unwrap_or(u64::MAX)];
+    if largest.into_iter().any(|value| value >= MAX_INDEX) {
+        return Err(format!(
+            "RaftView: S{server}'s inspect() reports term {}, commit index {}, snapshot index {} \
+             and {} log entries: no log reaches 2^62; is a subtraction wrapping?",
+            view.term,
+            view.commit_index,
+            view.snapshot_index,
+            view.log_terms.len()
+        ));
+    }
+    Ok(())
+}
+
 /// The properties that compare a node's view with its previous one in the same incarnation.
 fn check_against_previous(
     server: usize,
@@ -555,5 +583,58 @@ fn describe_change(change: log::Change) -> String {
             "removed its entry at index {} (term {})",
             change.index, change.old_term
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moment() -> Moment {
+        Moment {
+            at: SimTime::ZERO,
+            event: 7,
+        }
+    }
+
+    #[test]
+    fn a_view_past_any_log_is_the_nodes_fault_not_an_overflow() {
+        let mut safety = Safety::new(3, 1);
+        let view = RaftView {
+            snapshot_index: u64::MAX - 1,
+            log_terms: vec![1, 1, 1].into(),
+            ..RaftView::default()
+        };
+        let mut shadow = |_: &mut SimRng| Ok(RaftView::default());
+        let failure = safety
+            .after_input(0, Effects::default(), view, moment(), 0, &mut shadow)
+            .expect_err("out of bounds");
+        assert_eq!(failure.kind, FailureKind::Safety);
+        assert!(
+            failure.message.starts_with("RaftView: S0's inspect()"),
+            "{failure}"
+        );
+    }
+
+    #[test]
+    fn two_leaders_of_one_term_are_named_with_both_times() {
+        let mut safety = Safety::new(3, 1);
+        let leader = RaftView {
+            term: 2,
+            is_leader: true,
+            ..RaftView::default()
+        };
+        let mut shadow = |_: &mut SimRng| Ok(RaftView::default());
+        let (effects, first) = (Effects::default(), moment());
+        safety
+            .after_input(0, effects, leader.clone(), first, 0, &mut shadow)
+            .expect("one leader");
+        let failure = safety
+            .after_input(2, effects, leader, first, 0, &mut shadow)
+            .expect_err("two leaders");
+        assert_eq!(
+            failure.message,
+            "Election Safety: S0 and S2 both lead term 2 (S0 since 0.000s, S2 at 0.000s) (event 7)"
+        );
     }
 }
