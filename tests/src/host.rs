@@ -159,6 +159,10 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
         self.io.now().as_millis()
     }
 
+    fn now_us(&self) -> u64 {
+        self.io.now().as_micros()
+    }
+
     fn rng(&mut self) -> &mut dyn RngCore {
         self.io.rng()
     }
@@ -178,6 +182,10 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
 
     fn set_timer(&mut self, delay_ms: u64) -> TimerId {
         TimerId(self.io.set_timer(delay_ms).0)
+    }
+
+    fn set_timer_us(&mut self, delay_us: u64) -> TimerId {
+        TimerId(self.io.set_timer_us(delay_us).0)
     }
 
     fn cancel_timer(&mut self, timer: TimerId) {
