@@ -1,7 +1,8 @@
 //! The in-flight controls (`raft_reference::flaws`: bugs that bite only when a reply arrives
 //! after its sender moved on): on how many seeds of the whole suite each is caught, with no
 //! latency (every reliable RPC completes at the instant it is sent: this harness before
-//! latency) and with the suites' default latency (`tester::latency::DEFAULT`).
+//! latency) and with the latency `LAB_LATENCY` names (default: the suites', `go`). The
+//! reference comes first: a profile it fails on says nothing about the controls.
 //!
 //! `cargo bench -p raft-reference --bench in_flight -- [SEEDS]` (default 100): seeds 1..=SEEDS,
 //! every test of a seed until one fails, the safety checks on. One row per control.
@@ -12,6 +13,7 @@ use std::time::Instant;
 
 use labrpc::Latency;
 use raft::RaftNode;
+use raft_reference::Reference;
 use raft_reference::flaws::{self, Flawed};
 use tester::controls::seeds_caught;
 
@@ -21,19 +23,23 @@ fn main() {
         .find_map(|arg| arg.parse().ok())
         .unwrap_or(100);
     println!("seeds 1..={seeds}: how many catch each control (safety checks on)");
+    let latency = tester::latency::from_env();
+    let name = tester::latency::env_prefix(latency);
     println!(
         "{:<24} {:>14} {:>14}  first caught with latency",
-        "control", "zero latency", "go latency"
+        "control", "zero latency", "latency"
     );
-    row::<Flawed<flaws::CountsStaleVotes>>("CountsStaleVotes", seeds);
-    row::<Flawed<flaws::TakesStaleAppendReplies>>("TakesStaleAppendReplies", seeds);
-    row::<Flawed<flaws::StaleSuccessRewinds>>("StaleSuccessRewinds", seeds);
+    println!("latency: {latency:?} {name}");
+    row::<Reference>("Reference (no flaw)", seeds, latency);
+    row::<Flawed<flaws::CountsStaleVotes>>("CountsStaleVotes", seeds, latency);
+    row::<Flawed<flaws::TakesStaleAppendReplies>>("TakesStaleAppendReplies", seeds, latency);
+    row::<Flawed<flaws::StaleSuccessRewinds>>("StaleSuccessRewinds", seeds, latency);
 }
 
-fn row<R: RaftNode>(name: &str, seeds: u64) {
+fn row<R: RaftNode>(name: &str, seeds: u64, latency: Latency) {
     let started = Instant::now();
     let (before, _) = seeds_caught::<R>(seeds, Latency::ZERO);
-    let (after, first) = seeds_caught::<R>(seeds, tester::latency::DEFAULT);
+    let (after, first) = seeds_caught::<R>(seeds, latency);
     let first = first.map_or_else(
         || "-".to_owned(),
         |report| {
