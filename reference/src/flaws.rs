@@ -30,7 +30,8 @@
 //! the unreliable tests' delays put replies in flight. They live here, not in
 //! `tester::controls`, because each removes a guard inside the reply handler that no wrapper
 //! around a generic Raft can reach. The `in_flight` benchmark counts the seeds of the whole
-//! suite that catch each, with and without latency.
+//! suite that catch each, with and without latency: none so far (README, "What the latency
+//! buys"); `tests/in_flight.rs` shows each biting when a late reply is delivered by hand.
 //!
 //! Election Safety's control is a wrapper (`tester::controls::StaleLeader`): a deposed leader
 //! that keeps reporting leadership needs no code inside a handler.
@@ -167,7 +168,7 @@ flaw_kinds! {
 
 /// **Deliberately broken**: the reference with the flaw `F` (see the module documentation).
 pub struct Flawed<F> {
-    inner: Reference,
+    pub(crate) inner: Reference,
     flaw: PhantomData<fn() -> F>,
 }
 
