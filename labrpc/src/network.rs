@@ -24,6 +24,68 @@ pub const LONG_DELAY_MS_BELOW: u64 = 7000;
 /// Case B without long delays: failure after 0..=99 ms.
 pub const SHORT_FAIL_DELAY_MS_BELOW: u64 = 100;
 
+/// The lab suites' hop latency, least: 10 µs. Go's labrpc records about 22 µs per round trip
+/// (`TestBenchmark`, one client, an idle 2016 laptop: spec §1.5), so a round trip here is never
+/// faster than Go's fastest.
+pub const GO_HOP_MIN_US: u64 = 10;
+/// The lab suites' hop latency, spread: `r(1 + r(200))` µs on top of [`GO_HOP_MIN_US`], so a
+/// hop takes 10–209 µs, about 60 µs on average and mostly short (the skewed shape of Go's
+/// reordering delay): a round trip 20–418 µs, about 120 µs on average, the tens to hundreds of
+/// microseconds goroutines, gob and the scheduler cost in the Go Raft tests.
+pub const GO_HOP_SPREAD_US: u64 = 200;
+
+/// How long a message takes to travel one hop (request to its server, or reply back to its
+/// caller), **on top of** the fault model's delays, which stay exactly Go's. Data, so that a
+/// campaign can pick another profile: [`Latency::ZERO`] (a reliable RPC completes at the
+/// instant it is sent, as this harness did before), [`Latency::go_local`] (the lab suites'
+/// default), [`Latency::lan`].
+///
+/// A hop takes `min_us + r(1 + r(spread_us))` µs, `r(n)` uniform in `0..n` (Go's `Intn`): at
+/// least `min_us`, at most `min_us + spread_us - 1`, skewed toward short. Draws come from a
+/// stream of their own (`network/latency`), so the fault model's draws from `network` are the
+/// same whatever the latency; [`Latency::ZERO`] draws nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Latency {
+    /// Every hop takes at least this long.
+    pub min_us: u64,
+    /// The skewed jitter on top of `min_us`; 0 for none.
+    pub spread_us: u64,
+}
+
+impl Latency {
+    /// No latency: a reliable RPC's request and reply arrive at the instant they are sent.
+    pub const ZERO: Latency = Latency {
+        min_us: 0,
+        spread_us: 0,
+    };
+
+    /// What the Go harness sees in practice on one machine: 10–209 µs a hop (see
+    /// [`GO_HOP_MIN_US`], [`GO_HOP_SPREAD_US`]). The lab suites' default.
+    pub const fn go_local() -> Latency {
+        Latency {
+            min_us: GO_HOP_MIN_US,
+            spread_us: GO_HOP_SPREAD_US,
+        }
+    }
+
+    /// A LAN: `one_way_us` a hop, plus up to a tenth of it of skewed jitter.
+    pub const fn lan(one_way_us: u64) -> Latency {
+        Latency {
+            min_us: one_way_us,
+            spread_us: one_way_us / 10,
+        }
+    }
+
+    /// One hop's delay, in µs.
+    pub fn draw_us(self, rng: &mut SimRng) -> u64 {
+        if self.spread_us == 0 {
+            return self.min_us;
+        }
+        let spread_us = rng.below(self.spread_us);
+        self.min_us.saturating_add(rng.below(1 + spread_us))
+    }
+}
+
 /// Go's `ClientEnd` as the network sees it.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct End {

@@ -148,7 +148,7 @@ impl Fingerprint {
 
     /// Folds one event in.
     pub fn record(&mut self, at: SimTime, event: &EventRecord<'_>) {
-        self.mix(at.as_millis());
+        self.mix(at.as_micros());
         match *event {
             EventRecord::Send {
                 call,

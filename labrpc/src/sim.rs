@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, BinaryHeap};
 
-use crate::network::{End, Network, ReplyPlan, SendPlan, ServerEntry};
+use crate::network::{End, Latency, Network, ReplyPlan, SendPlan, ServerEntry};
 use crate::observe::{EventRecord, FailReason, Fingerprint, Observer};
 use crate::{Persister, SimRng, SimTime};
 
@@ -97,7 +97,14 @@ impl NodeIo<'_> {
 
     /// Sets a timer that fires after `delay_ms` (0 = after the current event).
     pub fn set_timer(&mut self, delay_ms: u64) -> TimerId {
-        self.core.set_timer(self.server, self.incarnation, delay_ms)
+        let at = self.core.now.plus_millis(delay_ms);
+        self.core.set_timer(self.server, self.incarnation, at)
+    }
+
+    /// Sets a timer that fires after `delay_us` microseconds.
+    pub fn set_timer_us(&mut self, delay_us: u64) -> TimerId {
+        let at = self.core.now.plus_micros(delay_us);
+        self.core.set_timer(self.server, self.incarnation, at)
     }
 
     /// Cancels a timer; cancelling a fired or unknown timer does nothing.
@@ -213,6 +220,10 @@ struct Core {
     queue: BinaryHeap<Queued>,
     net: Network,
     net_rng: SimRng,
+    /// Every hop's latency on top of the fault model's delays.
+    latency: Latency,
+    /// The latency's own stream, so the fault model's draws never shift with it.
+    latency_rng: SimRng,
     next_call: u64,
     next_timer: u64,
     live_timers: BTreeSet<TimerId>,
@@ -263,12 +274,13 @@ impl Core {
                     reliable,
                     long_reordering,
                 };
-                self.push(self.now + delay_ms, event);
+                let hop_us = self.latency.draw_us(&mut self.latency_rng);
+                self.push(self.now.plus_millis(delay_ms).plus_micros(hop_us), event);
             }
             SendPlan::DropRequest { delay_ms } => {
                 let reply = Err(FailReason::RequestDropped);
                 self.push(
-                    self.now + delay_ms,
+                    self.now.plus_millis(delay_ms),
                     Event::Outcome {
                         call,
                         caller,
@@ -279,7 +291,7 @@ impl Core {
             SendPlan::Unreachable { delay_ms } => {
                 let reply = Err(FailReason::Unreachable);
                 self.push(
-                    self.now + delay_ms,
+                    self.now.plus_millis(delay_ms),
                     Event::Outcome {
                         call,
                         caller,
@@ -291,12 +303,12 @@ impl Core {
         call
     }
 
-    fn set_timer(&mut self, server: usize, incarnation: u64, delay_ms: u64) -> TimerId {
+    fn set_timer(&mut self, server: usize, incarnation: u64, at: SimTime) -> TimerId {
         let timer = TimerId(self.next_timer);
         self.next_timer += 1;
         self.live_timers.insert(timer);
         self.push(
-            self.now + delay_ms,
+            at,
             Event::Timer {
                 server,
                 incarnation,
@@ -352,6 +364,8 @@ impl<N: Node> Sim<N> {
             queue: BinaryHeap::new(),
             net: Network::new(),
             net_rng: SimRng::new(root_seed, "network"),
+            latency: Latency::ZERO,
+            latency_rng: SimRng::new(root_seed, "network/latency"),
             next_call: 0,
             next_timer: 0,
             live_timers: BTreeSet::new(),
@@ -445,6 +459,19 @@ impl<N: Node> Sim<N> {
         self.core.net.long_reordering = long_reordering;
         self.core
             .change("long_reordering", 0, u64::from(long_reordering));
+    }
+
+    /// Every hop's latency from now on (default [`Latency::ZERO`], Go's labrpc exactly): a
+    /// request's hop is drawn when it is sent, a reply's when its handler returns.
+    pub fn set_latency(&mut self, latency: Latency) {
+        self.core.latency = latency;
+        self.core
+            .change("latency_us", latency.min_us, latency.spread_us);
+    }
+
+    /// The latency of every hop.
+    pub fn latency(&self) -> Latency {
+        self.core.latency
     }
 
     /// Every call that entered the network (Go's `GetTotalCount`).
@@ -594,8 +621,14 @@ impl<N: Node> Sim<N> {
 
     /// Schedules a [`Stepped::Wake`] with `token` after `delay_ms`.
     pub fn schedule_wake(&mut self, delay_ms: u64, token: u64) {
-        self.core
-            .push(self.core.now + delay_ms, Event::Wake { token });
+        let at = self.core.now.plus_millis(delay_ms);
+        self.core.push(at, Event::Wake { token });
+    }
+
+    /// Schedules a [`Stepped::Wake`] with `token` at `at` (now, if `at` is past).
+    pub fn schedule_wake_at(&mut self, at: SimTime, token: u64) {
+        let at = at.max(self.core.now);
+        self.core.push(at, Event::Wake { token });
     }
 
     /// When the next event is due, if any.
@@ -675,6 +708,11 @@ impl<N: Node> Sim<N> {
         entry.rpc_count += 1;
         self.core.record(EventRecord::Handle { call, server });
         let reply = self.run_node(server, incarnation, |node, io| node.on_request(io, args));
+        // The way back is a hop too, whatever the outcome (Go's reply channel).
+        let core = &mut self.core;
+        let back = core
+            .now
+            .plus_micros(core.latency.draw_us(&mut core.latency_rng));
         let outcome = match reply {
             None => Err(FailReason::Rejected),
             // "Dead" after the handler: the end was disabled while the request was in flight.
@@ -683,7 +721,7 @@ impl<N: Node> Sim<N> {
                 match Network::plan_reply(reliable, long_reordering, &mut self.core.net_rng) {
                     ReplyPlan::Drop => Err(FailReason::ReplyDropped),
                     ReplyPlan::Deliver { delay_ms } => {
-                        let at = self.core.now + delay_ms;
+                        let at = back.plus_millis(delay_ms);
                         self.core.push(
                             at,
                             Event::Outcome {
@@ -698,7 +736,7 @@ impl<N: Node> Sim<N> {
             }
         };
         self.core.push(
-            self.core.now,
+            back,
             Event::Outcome {
                 call,
                 caller,

@@ -97,14 +97,24 @@ pub struct Init {
 /// The tester's side of a [`Context`]. Implemented by the tester's host (and by test doubles);
 /// a Raft implementation only ever uses [`Context`].
 pub trait Host<Request> {
-    /// Virtual milliseconds since the simulation began.
+    /// Virtual milliseconds since the simulation began (rounded down).
     fn now_ms(&self) -> u64;
+    /// Virtual microseconds since the simulation began. Default: `now_ms() * 1000`, for a
+    /// host whose clock counts milliseconds.
+    fn now_us(&self) -> u64 {
+        self.now_ms().saturating_mul(1000)
+    }
     /// This node's seeded random stream.
     fn rng(&mut self) -> &mut dyn RngCore;
     /// Sends `request` to `peer`.
     fn call(&mut self, peer: usize, request: Request);
     /// Sets a timer.
     fn set_timer(&mut self, delay_ms: u64) -> TimerId;
+    /// Sets a timer in microseconds. Default: [`Host::set_timer`] of the delay rounded up to
+    /// whole milliseconds, for a host whose clock counts milliseconds.
+    fn set_timer_us(&mut self, delay_us: u64) -> TimerId {
+        self.set_timer(delay_us.div_ceil(1000))
+    }
     /// Cancels a timer.
     fn cancel_timer(&mut self, timer: TimerId);
     /// Saves raft state, and the snapshot too if given, atomically.
@@ -124,9 +134,17 @@ impl<'a, Request> Context<'a, Request> {
         Context { host }
     }
 
-    /// Virtual milliseconds since the simulation began. The only clock a node may read.
+    /// Virtual milliseconds since the simulation began (rounded down). The only clock a node
+    /// may read, with [`Context::now_us`].
     pub fn now_ms(&self) -> u64 {
         self.host.now_ms()
+    }
+
+    /// Virtual microseconds since the simulation began. The tester's clock counts
+    /// microseconds, because messages take tens of them to arrive; milliseconds are enough for
+    /// a Raft's timers, and this is for those who want finer.
+    pub fn now_us(&self) -> u64 {
+        self.host.now_us()
     }
 
     /// This node's seeded random stream (use `rand`'s traits on it if you like).
@@ -161,6 +179,11 @@ impl<'a, Request> Context<'a, Request> {
     /// one past the end of the test (`u64::MAX`) never fires.
     pub fn set_timer(&mut self, delay_ms: u64) -> TimerId {
         self.host.set_timer(delay_ms)
+    }
+
+    /// Sets a timer firing after `delay_us` microseconds in [`RaftNode::handle_timer`].
+    pub fn set_timer_us(&mut self, delay_us: u64) -> TimerId {
+        self.host.set_timer_us(delay_us)
     }
 
     /// Cancels a timer: it will not fire. Cancelling a fired timer, or one this node did not

@@ -20,6 +20,18 @@
 //! | [`AppliesUncommitted`] | entries are applied as soon as they are in the log | Apply order |
 //! | [`TruncatesOnEveryAppend`] | AppendEntries truncates after `prevLogIndex` even when entries match | No stale truncation |
 //! | [`PersistsBeforeVoting`] | the state is saved, then the vote is recorded and replied | Persist before reply |
+//! | [`CountsStaleVotes`] | a vote reply from an earlier term is counted by a candidate | Election Safety (in flight) |
+//! | [`TakesStaleAppendReplies`] | an AppendEntries reply from an earlier term is applied by a leader | Log Matching, Leader Completeness (in flight) |
+//! | [`StaleSuccessRewinds`] | an AppendEntries success sets `matchIndex`/`nextIndex` from its request, even back | nothing (in flight; see below) |
+//!
+//! The last three are the **in-flight controls** of the latency model: each bites only when a
+//! reply arrives after its sender moved on (a new election, a new term, a later AppendEntries
+//! already answered), which a reliable network without latency never lets happen: there, only
+//! the unreliable tests' delays put replies in flight. They live here, not in
+//! `tester::controls`, because each removes a guard inside the reply handler that no wrapper
+//! around a generic Raft can reach. The `in_flight` benchmark counts the seeds of the whole
+//! suite that catch each, with and without latency: none so far (README, "What the latency
+//! buys"); `tests/in_flight.rs` shows each biting when a late reply is delivered by hand.
 //!
 //! Election Safety's control is a wrapper (`tester::controls::StaleLeader`): a deposed leader
 //! that keeps reporting leadership needs no code inside a handler.
@@ -44,6 +56,16 @@ pub(super) fn is(flaw: Flaw) -> bool {
 /// them on purpose, and the tester's checks must be the ones to notice).
 pub(super) fn any() -> bool {
     ACTIVE.with(Cell::get).is_some()
+}
+
+/// Whether a reply to `request`, sent in an earlier term, is handled as if it were current
+/// (the in-flight flaws that skip the `args.term == currentTerm` check on replies).
+pub(super) fn takes_stale_reply(request: &Request) -> bool {
+    match request {
+        Request::RequestVote(_) => is(Flaw::CountsStaleVotes),
+        Request::AppendEntries(_) => is(Flaw::TakesStaleAppendReplies),
+        Request::InstallSnapshot(_) => false,
+    }
 }
 
 /// Runs `f` with `flaw` on.
@@ -107,11 +129,24 @@ flaws! {
     /// Granting a vote saves the state first and records the vote after, so the reply leaves
     /// with the vote unsaved.
     PersistsBeforeVoting,
+    /// A candidate counts every granted vote it receives, whatever term the vote was asked
+    /// in (the reply handler checks `reply.term`, not `args.term == currentTerm`): a vote of
+    /// an earlier round that arrives late elects it without a majority of this round.
+    CountsStaleVotes,
+    /// A leader applies every AppendEntries reply it receives, whatever term it sent the
+    /// request in: a success from an earlier leadership, arriving after it stepped down and
+    /// came back in a new term, sets `matchIndex` for entries the follower may not hold.
+    TakesStaleAppendReplies,
+    /// An AppendEntries success sets `matchIndex = prevLogIndex + len(entries)` and
+    /// `nextIndex` one past it, without `max`: a stale success, overtaken by a later one,
+    /// moves both backwards. Costs resends, not safety: no check should catch it, which is
+    /// what this control shows.
+    StaleSuccessRewinds,
 }
 
 /// **Deliberately broken**: the reference with the flaw `F` (see the module documentation).
 pub struct Flawed<F> {
-    inner: Reference,
+    pub(crate) inner: Reference,
     flaw: PhantomData<fn() -> F>,
 }
 

@@ -144,7 +144,7 @@ impl RaftNode for Reference {
         let reply_term = reply.as_ref().map_or(0, Reply::term);
         if reply_term > self.current_term {
             self.become_follower(ctx, reply_term);
-        } else if request.term() == self.current_term {
+        } else if request.term() == self.current_term || flaws::takes_stale_reply(&request) {
             self.handle_current_reply(ctx, peer, request, reply);
         }
         self.finish_input(ctx);

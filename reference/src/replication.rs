@@ -266,8 +266,13 @@ impl Reference {
     /// The follower's log matches ours through `last_sent_index`.
     fn append_entries_success(&mut self, peer: usize, last_sent_index: u64) {
         let leader = self.leader_mut();
-        leader.match_index[peer] = leader.match_index[peer].max(last_sent_index);
-        leader.next_index[peer] = leader.next_index[peer].max(leader.match_index[peer] + 1);
+        if flaws::is(Flaw::StaleSuccessRewinds) {
+            leader.match_index[peer] = last_sent_index;
+            leader.next_index[peer] = last_sent_index + 1;
+        } else {
+            leader.match_index[peer] = leader.match_index[peer].max(last_sent_index);
+            leader.next_index[peer] = leader.next_index[peer].max(leader.match_index[peer] + 1);
+        }
         self.advance_commit_index();
     }
 

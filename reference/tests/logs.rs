@@ -75,7 +75,10 @@ fn new_logs_as_its_node_and_tester_actions_are_in_order_with_node_lines() {
     }
     // Virtual time, node, level, target, message; the boot of S0 right after the tester's.
     let boot = find(&lines, 0, "tester: boot S0 from 0 B of raft state");
-    assert_eq!(lines[boot + 1], "    0.000s S0  DEBUG boot: hello from new");
+    assert_eq!(
+        lines[boot + 1],
+        "    0.000000s S0  DEBUG boot: hello from new"
+    );
     // The tester's actions, between the nodes' lines, in virtual-time order.
     let leads = find(&lines, 0, "S1  DEBUG role: 1 leads term 1");
     let start = find(&lines, leads, "tester: start(11) on S1 -> index 1 term 1");

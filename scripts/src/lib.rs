@@ -136,7 +136,7 @@ impl Checks {
 
     /// The environment a printed command needs to rerun with these checks.
     fn env(self) -> String {
-        let mut env = String::new();
+        let mut env = tester::latency::env_prefix(tester::latency::from_env());
         if self.safety_off {
             env.push_str(&format!("{}=off ", tester::safety::CHECKS_ENV));
         }

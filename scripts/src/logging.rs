@@ -155,7 +155,7 @@ fn install_hook() {
                 let (at, node) = labrpc::current();
                 let node = node.map_or_else(|| "--".to_owned(), |n| format!("S{n}"));
                 let backtrace = std::backtrace::Backtrace::force_capture();
-                let _ = writeln!(file, "{:>10} {node:<3} {info}\n{backtrace}", at.to_string());
+                let _ = writeln!(file, "{:>13} {node:<3} {info}\n{backtrace}", at.to_string());
             }
         });
     }));

@@ -141,9 +141,10 @@ fn replay_command(name: &str, seed: u64) -> String {
         .filter(|path| path.ends_with(name))
         .unwrap_or(name);
     let command = cargo_replay_command(&package, test_path, seed);
+    let latency = crate::latency::env_prefix(crate::latency::from_env());
     match crate::safety::enabled_by_env() {
-        true => command,
-        false => format!("{}=off {command}", crate::safety::CHECKS_ENV),
+        true => format!("{latency}{command}"),
+        false => format!("{latency}{}=off {command}", crate::safety::CHECKS_ENV),
     }
 }
 

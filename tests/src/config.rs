@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use labrpc::{EndId, Observer, Sim, SimRng, SimTime};
+use labrpc::{EndId, Latency, Observer, Sim, SimRng, SimTime};
 use raft::{ApplyMsg, Init, RaftNode, RaftView};
 
 use crate::command::show_command;
@@ -94,19 +94,21 @@ impl<R: RaftNode> Clone for Config<R> {
 
 impl<R: RaftNode> Config<R> {
     /// Go's `make_config(t, n, unreliable, snapshot)`: `n` servers, booted and connected, on a
-    /// network with long delays on. All randomness comes from `seed`. The safety checks are on
+    /// network with long delays on, every hop taking the latency `LAB_LATENCY` names (default
+    /// [`crate::latency::DEFAULT`]). All randomness comes from `seed`. The safety checks are on
     /// unless `LAB_CHECKS=off`.
     pub fn new(seed: u64, n: usize, unreliable: bool, snapshot: bool) -> Config<R> {
         let checks = crate::safety::enabled_by_env();
-        Config::observed(seed, n, unreliable, snapshot, None, checks)
+        let network = (unreliable, crate::latency::from_env());
+        Config::observed(seed, n, network, snapshot, None, checks)
     }
 
-    /// [`Config::new`] with an observer that sees every event from the first boot on, and the
-    /// safety checks on or off.
+    /// [`Config::new`] with the network given as `(unreliable, latency)`, an observer that
+    /// sees every event from the first boot on, and the safety checks on or off.
     pub fn observed(
         seed: u64,
         n: usize,
-        unreliable: bool,
+        (unreliable, latency): (bool, Latency),
         snapshot: bool,
         observer: Option<Box<dyn Observer>>,
         safety_checks: bool,
@@ -117,6 +119,7 @@ impl<R: RaftNode> Config<R> {
         }
         sim.set_reliable(!unreliable);
         sim.set_long_delays(true);
+        sim.set_latency(latency);
         let state = State {
             sim,
             n,
@@ -186,7 +189,7 @@ impl<R: RaftNode> Config<R> {
 
     /// Sleeps `delay_ms` of virtual time (Go's `time.Sleep`).
     pub fn sleep_ms(&self, delay_ms: u64) -> Sleep<R> {
-        let deadline = self.now() + delay_ms;
+        let deadline = self.now().plus_millis(delay_ms);
         Sleep {
             cfg: self.clone(),
             deadline,
@@ -864,7 +867,7 @@ impl<R: RaftNode> Future for Sleep<R> {
         self.cfg
             .state()
             .sim
-            .schedule_wake(self.deadline.millis_since(now), task as u64);
+            .schedule_wake_at(self.deadline, task as u64);
         Poll::Pending
     }
 }

@@ -28,6 +28,7 @@
 
 use std::marker::PhantomData;
 
+use labrpc::Latency;
 use raft::{ApplyMsg, Context, Host, Init, Message, RaftNode, RaftView, TimerId};
 use rand_core::RngCore;
 
@@ -212,6 +213,10 @@ impl<R: RaftNode, B: Bug<R>> Host<R::Request> for Through<'_, '_, R, B> {
         self.ctx.now_ms()
     }
 
+    fn now_us(&self) -> u64 {
+        self.ctx.now_us()
+    }
+
     fn rng(&mut self) -> &mut dyn RngCore {
         self.ctx.rng()
     }
@@ -222,6 +227,10 @@ impl<R: RaftNode, B: Bug<R>> Host<R::Request> for Through<'_, '_, R, B> {
 
     fn set_timer(&mut self, delay_ms: u64) -> TimerId {
         self.ctx.set_timer(delay_ms)
+    }
+
+    fn set_timer_us(&mut self, delay_us: u64) -> TimerId {
+        self.ctx.set_timer_us(delay_us)
     }
 
     fn cancel_timer(&mut self, timer: TimerId) {
@@ -468,6 +477,17 @@ pub fn first_catch<R: RaftNode>(
     seeds: u64,
     safety_checks: bool,
 ) -> Option<(RunReport, u64)> {
+    let latency = crate::latency::from_env();
+    first_catch_on::<R>(first_seed, seeds, safety_checks, latency)
+}
+
+/// [`first_catch`] on a network whose every hop takes `latency`.
+pub fn first_catch_on<R: RaftNode>(
+    first_seed: u64,
+    seeds: u64,
+    safety_checks: bool,
+    latency: Latency,
+) -> Option<(RunReport, u64)> {
     let cases = registry::all::<R>();
     let mut runs = 0;
     for seed in first_seed..first_seed + seeds {
@@ -475,6 +495,7 @@ pub fn first_catch<R: RaftNode>(
             runs += 1;
             let options = RunOptions {
                 safety_checks,
+                latency,
                 ..RunOptions::default()
             };
             let report = run_case(case, seed, options);
@@ -484,6 +505,30 @@ pub fn first_catch<R: RaftNode>(
         }
     }
     None
+}
+
+/// How many of the seeds `1..=seeds` catch `R`: seeds on which at least one test of the whole
+/// suite fails, on a network whose every hop takes `latency`, the safety checks on. Returns
+/// that count and the first failing run. The in-flight controls' measure: the same seeds with
+/// [`Latency::ZERO`] and with [`crate::latency::DEFAULT`].
+pub fn seeds_caught<R: RaftNode>(seeds: u64, latency: Latency) -> (u64, Option<RunReport>) {
+    let cases = registry::all::<R>();
+    let (mut caught, mut first) = (0, None);
+    for seed in 1..=seeds {
+        let options = || RunOptions {
+            latency,
+            ..RunOptions::default()
+        };
+        let failed = cases
+            .iter()
+            .map(|case| run_case(case, seed, options()))
+            .find(|report| !report.passed());
+        if let Some(report) = failed {
+            caught += 1;
+            first.get_or_insert(report);
+        }
+    }
+    (caught, first)
 }
 
 #[cfg(test)]

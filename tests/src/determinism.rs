@@ -101,6 +101,7 @@ pub fn run_twice<R: RaftNode>(
             echo: options.echo,
             observer: Some(observer),
             safety_checks: options.safety_checks,
+            latency: options.latency,
         },
     );
     let recorded = std::mem::take(&mut *recorded.borrow_mut());
@@ -116,6 +117,7 @@ pub fn run_twice<R: RaftNode>(
             echo: false,
             observer: Some(Box::new(Comparer(Rc::clone(&comparison)))),
             safety_checks: options.safety_checks,
+            latency: options.latency,
         },
     );
     let comparison = std::mem::replace(
@@ -285,8 +287,8 @@ mod tests {
         assert!(
             first
                 .unwrap()
-                .starts_with("0.250s send     call=3 S1#2 end=4 2B")
+                .starts_with("0.250000s send     call=3 S1#2 end=4 2B")
         );
-        assert!(second.starts_with("0.250s send     call=3 S1#2 end=4 2B"));
+        assert!(second.starts_with("0.250000s send     call=3 S1#2 end=4 2B"));
     }
 }

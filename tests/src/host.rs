@@ -218,6 +218,10 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
         self.io.now().as_millis()
     }
 
+    fn now_us(&self) -> u64 {
+        self.io.now().as_micros()
+    }
+
     fn rng(&mut self) -> &mut dyn RngCore {
         self.io.rng()
     }
@@ -239,6 +243,13 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
     fn set_timer(&mut self, delay_ms: u64) -> TimerId {
         self.ask();
         let timer = TimerId(self.io.set_timer(delay_ms).0);
+        self.timers.insert(timer);
+        timer
+    }
+
+    fn set_timer_us(&mut self, delay_us: u64) -> TimerId {
+        self.ask();
+        let timer = TimerId(self.io.set_timer_us(delay_us).0);
         self.timers.insert(timer);
         timer
     }

@@ -10,6 +10,7 @@
 //!   catches panics and returns a [`RunReport`].
 //! - `cargo_test.rs`: [`cargo_test`], what each `#[test]` calls (`LAB_SEED`, `LAB_SEEDS`),
 //!   and [`lab_tests!`], one `#[test]` per lab test for any implementation.
+//! - `latency.rs`: which [`labrpc::Latency`] the suites run on (`LAB_LATENCY`).
 //! - `logging.rs`: `log` lines prefixed with virtual time and node (`RUST_LOG`).
 //! - `exec.rs`: the single-threaded executor for tester tasks; `host.rs`: [`RaftHost`], a
 //!   Raft node on the simulated network; `command.rs`: the tester's int and string commands.
@@ -39,6 +40,7 @@ mod exec;
 mod failure;
 mod guard;
 mod host;
+pub mod latency;
 pub mod logging;
 pub mod misbehaving;
 pub mod registry;

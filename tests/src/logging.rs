@@ -30,7 +30,7 @@ pub fn format_line(
     let target = record.target().rsplit("::").next().unwrap_or_default();
     writeln!(
         buf,
-        "{:>10} {node:<3} {:<5} {target}: {}",
+        "{:>13} {node:<3} {:<5} {target}: {}",
         at.to_string(),
         record.level(),
         record.args()

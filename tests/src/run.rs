@@ -30,6 +30,9 @@ pub struct RunOptions {
     /// Run the safety checks after every input ([`crate::safety`]). Default: on, unless
     /// `LAB_CHECKS=off`.
     pub safety_checks: bool,
+    /// Every hop's latency. Default: [`crate::latency::from_env`] (`LAB_LATENCY`, else
+    /// [`crate::latency::DEFAULT`]).
+    pub latency: labrpc::Latency,
 }
 
 impl Default for RunOptions {
@@ -38,6 +41,7 @@ impl Default for RunOptions {
             echo: false,
             observer: None,
             safety_checks: crate::safety::enabled_by_env(),
+            latency: crate::latency::from_env(),
         }
     }
 }
@@ -87,7 +91,8 @@ pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions)
         let (servers, unreliable, snapshot) = (case.servers, case.unreliable, case.snapshot);
         let checks = options.safety_checks;
         let observer = options.observer;
-        let cfg = Config::<R>::observed(seed, servers, unreliable, snapshot, observer, checks);
+        let network = (unreliable, options.latency);
+        let cfg = Config::<R>::observed(seed, servers, network, snapshot, observer, checks);
         cfg.state().echo = options.echo;
         cfg_slot = Some(cfg.clone());
         let result = drive(&cfg, (case.body)(cfg.clone()));

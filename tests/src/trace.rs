@@ -227,7 +227,7 @@ fn write_event(
     peer: Option<usize>,
 ) {
     // Writing to a String cannot fail.
-    let _ = write!(out, "{:>10} ", at.to_string());
+    let _ = write!(out, "{:>13} ", at.to_string());
     let _ = match *event {
         EventRecord::Send {
             call,
@@ -363,10 +363,10 @@ mod tests {
             },
         );
         let lines = handle.take_lines();
-        assert_eq!(lines[0], "    1.204s send     call=17 S2#1 end=7 3B");
+        assert_eq!(lines[0], "    1.204000s send     call=17 S2#1 end=7 3B");
         assert_eq!(
             lines[1],
-            "    1.204s outcome  call=17 tester failed reply-dropped"
+            "    1.204000s outcome  call=17 tester failed reply-dropped"
         );
     }
 
@@ -423,13 +423,13 @@ mod tests {
         }
         let lines = handle.take_lines();
         let expected = [
-            "    0.478s network  connect end=3 -> S0",
-            "    0.478s send     call=5 S1#2 -> S0 end=3 5B",
-            "    0.478s outcome  call=5 S1#2 <- S0 ok 3B",
-            "    0.478s persist  S1 state=25B",
-            "    0.478s persist  S1 state=25B snapshot=300B",
-            "    0.478s apply    S0 index=3 command=101",
-            "    0.478s apply    S0 snapshot index=10 term=2 120B",
+            "    0.478000s network  connect end=3 -> S0",
+            "    0.478000s send     call=5 S1#2 -> S0 end=3 5B",
+            "    0.478000s outcome  call=5 S1#2 <- S0 ok 3B",
+            "    0.478000s persist  S1 state=25B",
+            "    0.478000s persist  S1 state=25B snapshot=300B",
+            "    0.478000s apply    S0 index=3 command=101",
+            "    0.478000s apply    S0 snapshot index=10 term=2 120B",
         ];
         assert_eq!(lines, expected);
     }

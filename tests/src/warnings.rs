@@ -81,7 +81,7 @@ mod tests {
         assert_eq!(failure.kind, FailureKind::Warning);
         assert_eq!(
             failure.to_string(),
-            format!("warning at 3.100s: {warning} (and 1 more); strict runs fail on warnings")
+            format!("warning at 3.100000s: {warning} (and 1 more); strict runs fail on warnings")
         );
 
         let mut clean = report(&["Test (2A): initial election ...", "  ... Passed --"]);

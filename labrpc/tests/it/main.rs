@@ -4,9 +4,11 @@
 //! - `semantics`: counters, flags and dead-server rules (spec §1.3, §1.4, §10).
 //! - `stats`: the fault model's distributions over many seeds (spec §1.3).
 //! - `determinism`: same seed, same fingerprint, across processes.
+//! - `latency`: every hop's delay, on top of the fault model and apart from its draws.
 //! - `support`: the test node, the driver loop and a recording observer.
 
 mod determinism;
+mod latency;
 mod ported;
 mod semantics;
 mod stats;

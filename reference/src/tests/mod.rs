@@ -2,6 +2,7 @@
 //! (`node.rs`). End to end, the reference runs the lab suites of the `tester` package; their
 //! names end in the lab part (`cargo test 2a`), these do not.
 
+mod in_flight;
 mod node;
 
 use super::log::Entry;

@@ -634,7 +634,7 @@ mod tests {
             .expect_err("two leaders");
         assert_eq!(
             failure.message,
-            "Election Safety: S0 and S2 both lead term 2 (S0 since 0.000s, S2 at 0.000s) (event 7)"
+            "Election Safety: S0 and S2 both lead term 2 (S0 since 0.000000s, S2 at 0.000000s) (event 7)"
         );
     }
 }
