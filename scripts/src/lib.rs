@@ -160,3 +160,28 @@ pub fn peak_memory_bytes() -> Option<u64> {
 pub fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hunt without the safety checks prints replay and `cargo test` lines without them,
+    /// so that the printed run is the run that ran.
+    #[test]
+    fn printed_commands_carry_the_checks_being_off() {
+        let off = Checks {
+            safety_off: true,
+            ..Checks::default()
+        };
+        let replay = Implementation::Reference.replay_command("backup_2b", 7, off, None);
+        assert!(replay.contains("LAB_CHECKS=off "), "{replay}");
+        let cargo = Implementation::Reference
+            .cargo_command("backup_2b", 7, off)
+            .expect("the reference has cargo tests");
+        assert!(cargo.contains("LAB_CHECKS=off LAB_SEED=7 "), "{cargo}");
+        let on = Implementation::Reference.replay_command("backup_2b", 7, Checks::default(), None);
+        assert!(!on.contains("LAB_CHECKS"), "{on}");
+        assert!(!off.run_options().safety_checks);
+        assert!(Checks::default().run_options().safety_checks || !tester::safety::enabled_by_env());
+    }
+}
