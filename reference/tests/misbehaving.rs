@@ -5,8 +5,8 @@
 use raft::RaftNode;
 use raft_reference::Reference;
 use tester::misbehaving::{
-    ArmsTimersForever, CallsNoSuchPeer, CancelsTimerZero, LOOP_FROM_MS, PanicsOnReply, REPLY_PANIC,
-    RejectsItsOwnState, STATE_PANIC, TimesOutNever,
+    AppliesSnapshotAtMax, ArmsTimersForever, CallsNoSuchPeer, CancelsTimerZero, LOOP_FROM_MS,
+    PanicsOnReply, REPLY_PANIC, RejectsItsOwnState, STATE_PANIC, TimesOutNever,
 };
 use tester::{Failure, FailureKind, RunOptions, RunReport, registry, run_case};
 
@@ -120,4 +120,23 @@ fn asked_for(message: &str) -> &str {
         .and_then(|rest| rest.get(1..))
         .and_then(|rest| rest.strip_prefix(" asked for "));
     rest.unwrap_or_else(|| panic!("not 'S<n> asked for': {message}"))
+}
+
+#[test]
+fn a_snapshot_applied_at_index_u64_max_is_refused_not_wrapped() {
+    // 2D ingests snapshots; 2A's applier ignores them, but the safety checks read them too.
+    for test in ["snapshot_basic_2d", "initial_election_2a"] {
+        for safety_checks in [true, false] {
+            let report = run::<AppliesSnapshotAtMax<Reference>>(test, 1, safety_checks);
+            let failure = report.result.expect_err("an index of u64::MAX is refused");
+            assert_eq!(failure.kind, FailureKind::FailedCheck, "{test}: {failure}");
+            assert_eq!(
+                failure.message,
+                "apply error: server 0 applied index 18446744073709551615 (u64::MAX): no log \
+                 reaches that index",
+                "{test}"
+            );
+            assert!(failure.at.as_millis() >= LOOP_FROM_MS, "{test}: {failure}");
+        }
+    }
 }

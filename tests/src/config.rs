@@ -747,6 +747,13 @@ impl<R: RaftNode> State<R> {
     /// One applied message from server `i`. Returns a snapshot to hand back to `i` when the
     /// 2D applier takes one.
     fn apply(&mut self, i: usize, msg: ApplyMsg) -> Result<Option<(u64, Vec<u8>)>, String> {
+        let (ApplyMsg::Command { index, .. } | ApplyMsg::Snapshot { index, .. }) = msg;
+        if index == u64::MAX {
+            // No log reaches it, and the next index to apply would wrap to 0.
+            return Err(format!(
+                "server {i} applied index {index} (u64::MAX): no log reaches that index"
+            ));
+        }
         if let Some(safety) = &mut self.safety {
             safety.on_apply(i, &msg);
         }

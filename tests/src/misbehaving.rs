@@ -12,10 +12,11 @@
 //! | [`TimesOutNever`]      | sets a `u64::MAX` timer, draws from `0..=u64::MAX` | passes             |
 //! | [`CancelsTimerZero`]   | cancels `TimerId(0)`, which another node set   | passes, as if it had not |
 //! | [`ArmsTimersForever`]  | a timer handler that sets timers in an endless loop | `hang`: `... more than 100000 effects ... in one handle_timer` |
+//! | [`AppliesSnapshotAtMax`] | applies a snapshot at index `u64::MAX`      | `failed-check`: `apply error: server 0 applied index 18446744073709551615 (u64::MAX): ...` |
 //!
 //! `reference/tests/misbehaving.rs` runs each over the reference Raft. Never use these as a Raft.
 
-use raft::{Context, Init, RaftNode, TimerId};
+use raft::{ApplyMsg, Context, Init, RaftNode, TimerId};
 
 use crate::controls::{Broken, Bug};
 
@@ -142,6 +143,41 @@ impl<R: RaftNode> Bug<R> for ArmsTimersForeverBug {
     fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, _: TimerId) -> bool {
         while ctx.now_ms() >= LOOP_FROM_MS {
             ctx.set_timer(1);
+        }
+        true
+    }
+}
+
+/// **Misbehaving**: `R`, whose server 0 also applies a snapshot at index `u64::MAX` on its
+/// first timer after [`LOOP_FROM_MS`] (an index that a wrapped subtraction produced, say). The
+/// next index to apply would wrap to 0: the tester must refuse it.
+pub type AppliesSnapshotAtMax<R> = Broken<R, AppliesSnapshotAtMaxBug>;
+
+/// The bug of [`AppliesSnapshotAtMax`].
+pub struct AppliesSnapshotAtMaxBug {
+    me: usize,
+    applied: bool,
+}
+
+impl<R: RaftNode> Bug<R> for AppliesSnapshotAtMaxBug {
+    fn new(init: &Init) -> Self {
+        AppliesSnapshotAtMaxBug {
+            me: init.me,
+            applied: false,
+        }
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, _: TimerId) -> bool {
+        if self.me == 0 && !self.applied && ctx.now_ms() >= LOOP_FROM_MS {
+            self.applied = true;
+            // What the 2D tester's snapshot of that index would hold: the index, no commands.
+            let data = labgob::encode(&(u64::MAX, Vec::<Option<Vec<u8>>>::new()))
+                .expect("a small snapshot encodes");
+            ctx.apply(ApplyMsg::Snapshot {
+                term: 1,
+                index: u64::MAX,
+                data,
+            });
         }
         true
     }
