@@ -13,6 +13,7 @@
 //! | [`CancelsTimerZero`]   | cancels `TimerId(0)`, which another node set   | passes, as if it had not |
 //! | [`ArmsTimersForever`]  | a timer handler that sets timers in an endless loop | `hang`: `... more than 100000 effects ... in one handle_timer` |
 //! | [`AppliesSnapshotAtMax`] | applies a snapshot at index `u64::MAX`      | `failed-check`: `apply error: server 0 applied index 18446744073709551615 (u64::MAX): ...` |
+//! | [`StartsAtOne`]        | a leader's `start` says index 1 once it is committed, appending nothing | `failed-check` (`one(...) failed to reach agreement`), not a tester task spinning for ever |
 //!
 //! `reference/tests/misbehaving.rs` runs each over the reference Raft. Never use these as a Raft.
 
@@ -180,5 +181,24 @@ impl<R: RaftNode> Bug<R> for AppliesSnapshotAtMaxBug {
             });
         }
         true
+    }
+}
+
+/// **Misbehaving**: `R`, whose `start` on a leader answers index 1 once anything is
+/// committed, without appending the command (a student's `return 1, term, true`). 2C's churn
+/// clients used to loop on it at one virtual instant for ever.
+pub type StartsAtOne<R> = Broken<R, StartsAtOneBug>;
+
+/// The bug of [`StartsAtOne`].
+pub struct StartsAtOneBug;
+
+impl<R: RaftNode> Bug<R> for StartsAtOneBug {
+    fn new(_init: &Init) -> Self {
+        StartsAtOneBug
+    }
+
+    fn answers_start(&mut self, inner: &R) -> Option<Option<(u64, u64)>> {
+        let (term, leads) = inner.state();
+        (leads && inner.inspect().commit_index >= 1).then_some(Some((1, term)))
     }
 }
