@@ -6,9 +6,12 @@ use raft::RaftNode;
 use raft_reference::Reference;
 use tester::misbehaving::{
     AppliesSnapshotAtMax, ArmsTimersForever, CallsNoSuchPeer, CancelsTimerZero, LOOP_FROM_MS,
-    PanicsOnReply, REPLY_PANIC, RejectsItsOwnState, STATE_PANIC, TimesOutNever,
+    PanicsOnReply, REPLY_PANIC, RejectsItsOwnState, STATE_PANIC, StartsAtOne, TimesOutNever,
 };
-use tester::{Failure, FailureKind, RunOptions, RunReport, registry, run_case};
+use tester::{
+    Config, Failure, FailureKind, Part, RunOptions, RunReport, TestCase, TestResult, registry,
+    run_case,
+};
 
 fn run<R: RaftNode>(test: &str, seed: u64, safety_checks: bool) -> RunReport {
     let case = registry::find::<R>(test).expect("a lab test");
@@ -139,4 +142,54 @@ fn a_snapshot_applied_at_index_u64_max_is_refused_not_wrapped() {
             assert!(failure.at.as_millis() >= LOOP_FROM_MS, "{test}: {failure}");
         }
     }
+}
+
+#[test]
+fn start_answering_a_committed_index_fails_the_churn_test_instead_of_spinning() {
+    for test in ["reliable_churn_2c", "unreliable_churn_2c"] {
+        let report = run::<StartsAtOne<Reference>>(test, 1, true);
+        let failure = report.result.expect_err("no command is ever agreed");
+        assert_eq!(failure.kind, FailureKind::FailedCheck, "{test}: {failure}");
+        assert!(
+            failure.message.contains("failed to reach agreement"),
+            "{test}: {failure}"
+        );
+        // The churn (20 rounds of 0.7 s) ran, in virtual time.
+        assert!(report.virtual_ms > 14_000, "{test}: {}", report.virtual_ms);
+    }
+}
+
+/// A test body that asks for a server's state in a loop that never awaits.
+fn spins(cfg: Config<Reference>) -> std::pin::Pin<Box<dyn Future<Output = TestResult>>> {
+    Box::pin(async move {
+        loop {
+            std::hint::black_box(cfg.get_state(0));
+        }
+    })
+}
+
+#[test]
+fn a_tester_task_that_never_awaits_is_a_hang_with_its_time() {
+    let case = TestCase {
+        name: "spins_2a",
+        part: Part::A,
+        servers: 3,
+        unreliable: false,
+        snapshot: false,
+        body: spins,
+    };
+    let report = run_case(&case, 7, RunOptions::default());
+    let failure = report
+        .result
+        .expect_err("a task that never awaits is stopped");
+    assert_eq!(failure.kind, FailureKind::Hang, "{failure}");
+    assert!(
+        failure.message.starts_with(&format!(
+            "a tester task took more than {} steps",
+            tester::MAX_TASK_STEPS
+        )),
+        "{failure}"
+    );
+    assert_eq!(report.seed, 7);
+    assert_eq!(failure.at.as_millis(), 0, "{failure}");
 }

@@ -151,7 +151,17 @@ impl<R: RaftNode> Config<R> {
     }
 
     pub(crate) fn state(&self) -> std::cell::RefMut<'_, State<R>> {
-        self.state.borrow_mut()
+        let spinning = self
+            .executor
+            .try_borrow_mut()
+            .is_ok_and(|mut executor| executor.count_step());
+        let state = self.state.borrow_mut();
+        if spinning {
+            let at = state.sim.now();
+            drop(state);
+            crate::exec::stop_spinning_task(at);
+        }
+        state
     }
 
     pub(crate) fn try_borrow_state(&self) -> Option<std::cell::RefMut<'_, State<R>>> {

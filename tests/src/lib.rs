@@ -52,7 +52,7 @@ pub use cargo_test::{DEFAULT_SEED, cargo_test, env_u64};
 pub use config::{
     Config, RAFT_ELECTION_TIMEOUT_MS, SNAPSHOT_INTERVAL, Sleep, Stats, TEST_TIME_LIMIT_MS,
 };
-pub use exec::JoinHandle;
+pub use exec::{JoinHandle, MAX_TASK_STEPS};
 pub use failure::{Failure, FailureKind, TestResult};
 pub use host::{Outbox, RaftHost};
 pub use registry::{Part, TestCase};
