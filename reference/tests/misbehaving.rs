@@ -6,7 +6,8 @@ use raft::RaftNode;
 use raft_reference::Reference;
 use tester::misbehaving::{
     AppliesSnapshotAtMax, ArmsTimersForever, CallsNoSuchPeer, CancelsTimerZero, LOOP_FROM_MS,
-    PanicsOnReply, REPLY_PANIC, RejectsItsOwnState, STATE_PANIC, StartsAtOne, TimesOutNever,
+    PanicsOnReply, REPLY_PANIC, RearmsAtOnce, RejectsItsOwnState, STATE_PANIC, StartsAtOne,
+    TimesOutNever,
 };
 use tester::{
     Config, Failure, FailureKind, Part, RunOptions, RunReport, TestCase, TestResult, registry,
@@ -192,4 +193,27 @@ fn a_tester_task_that_never_awaits_is_a_hang_with_its_time() {
     );
     assert_eq!(report.seed, 7);
     assert_eq!(failure.at.as_millis(), 0, "{failure}");
+}
+
+#[test]
+fn a_livelock_is_stopped_after_ten_thousand_events_naming_what_loops() {
+    let report = run::<RearmsAtOnce<Reference>>("initial_election_2a", 1, true);
+    let failure = report.result.expect_err("virtual time stops");
+    assert_eq!(failure.kind, FailureKind::Hang, "{failure}");
+    assert_eq!(
+        failure.message,
+        format!(
+            "virtual time stopped advancing (livelock): {} events at one instant; the last {} \
+             were S0 handle_timer ×{}",
+            tester::LIVELOCK_EVENTS + tester::LIVELOCK_SAMPLE_EVENTS,
+            tester::LIVELOCK_SAMPLE_EVENTS,
+            tester::LIVELOCK_SAMPLE_EVENTS,
+        )
+    );
+    assert!(failure.at.as_millis() >= LOOP_FROM_MS, "{failure}");
+    assert!(
+        report.events < 20_000,
+        "stopped early: {} events",
+        report.events
+    );
 }

@@ -168,6 +168,16 @@ impl<R: RaftNode> Config<R> {
         self.state.try_borrow_mut().ok()
     }
 
+    /// Starts (or stops) counting every live node's inputs by kind, for a livelock's message.
+    pub(crate) fn count_inputs(&self, on: bool) {
+        let mut state = self.state();
+        for server in 0..state.n {
+            if let Some(host) = state.sim.node_mut(server) {
+                host.count_inputs(on);
+            }
+        }
+    }
+
     pub(crate) fn executor(&self) -> &Rc<RefCell<Executor>> {
         &self.executor
     }

@@ -16,9 +16,9 @@ pub enum FailureKind {
     /// The implementation (or the harness) panicked. A panic inside a node names the server
     /// and the call: `S2 panicked in handle_reply (a call to S0): ...`.
     Panic,
-    /// Virtual time stopped advancing (a livelock of zero-delay events), a node's handler asked
-    /// for more effects in one input than any terminating one would, or the hunt's wall-clock
-    /// watchdog fired.
+    /// Virtual time stopped advancing (a livelock of zero-delay events, or a tester task that
+    /// never awaits), a node's handler asked for more effects in one input than any
+    /// terminating one would, or the hunt's wall-clock watchdog fired.
     Hang,
     /// The test ran past its virtual-time limit.
     TimeLimit,

@@ -35,6 +35,9 @@ pub struct RaftHost<R: RaftNode> {
     outbox: Outbox,
     /// What the node did since the safety checker last looked.
     effects: Effects,
+    /// While a livelock is being diagnosed: how many of each input the node handled
+    /// ([`RaftHost::count_inputs`]).
+    inputs: Option<BTreeMap<String, u64>>,
 }
 
 impl<R: RaftNode> RaftHost<R> {
@@ -73,6 +76,26 @@ impl<R: RaftNode> RaftHost<R> {
             timers,
             outbox,
             effects,
+            inputs: None,
+        }
+    }
+
+    /// From now on (`on`), counts each input the node handles by kind
+    /// (`handle_request(AppendEntries)`), for naming what loops in a livelock; or stops. Off by
+    /// default: it formats each message's name.
+    pub fn count_inputs(&mut self, on: bool) {
+        self.inputs = on.then(BTreeMap::new);
+    }
+
+    /// The inputs counted since [`RaftHost::count_inputs`], by kind.
+    pub fn counted_inputs(&self) -> Option<&BTreeMap<String, u64>> {
+        self.inputs.as_ref()
+    }
+
+    /// Counts one input of kind `kind()`, if counting.
+    fn count(&mut self, kind: impl FnOnce() -> String) {
+        if let Some(inputs) = &mut self.inputs {
+            *inputs.entry(kind()).or_default() += 1;
         }
     }
 
@@ -134,14 +157,19 @@ impl<R: RaftNode> RaftHost<R> {
 impl<R: RaftNode> Node for RaftHost<R> {
     fn on_request(&mut self, io: &mut NodeIo<'_>, args: &[u8]) -> Option<Vec<u8>> {
         let me = self.me;
+        let counting = self.inputs.is_some();
         let (raft, mut host) = self.split(io);
-        let reply = node_call(me, NodeCall::Request, || {
+        let (reply, kind) = node_call(me, NodeCall::Request, || {
             let request = labgob::decode::<R::Request>(args)
                 .unwrap_or_else(|error| panic!("{}", undecodable("request", &error)));
+            let kind = counting.then(|| format!("handle_request({})", message_kind(&request)));
             let reply = raft.handle_request(&mut Context::new(&mut host), request);
             // An encode error is the node's own type's: its fault too.
-            encode_or_panic(&reply)
+            (encode_or_panic(&reply), kind)
         });
+        if let Some(kind) = kind {
+            self.count(|| kind);
+        }
         self.effects.replied = true;
         Some(reply)
     }
@@ -152,8 +180,11 @@ impl<R: RaftNode> Node for RaftHost<R> {
             .remove(&call)
             .expect("an outcome for an unknown call");
         let me = self.me;
+        let counting = self.inputs.is_some();
         let (raft, mut host) = self.split(io);
-        node_call(me, NodeCall::Reply(peer), || {
+        let kind = node_call(me, NodeCall::Reply(peer), || {
+            let kind =
+                counting.then(|| format!("handle_reply({} to S{peer})", message_kind(&request)));
             // The reply type is the node's own: a reply that its own decoder rejects is its
             // fault (Go's labrpc: `log.Fatalf("ClientEnd.Call(): decode reply")`).
             let reply = reply.map(|bytes| {
@@ -161,17 +192,56 @@ impl<R: RaftNode> Node for RaftHost<R> {
                     .unwrap_or_else(|error| panic!("{}", undecodable("reply", &error)))
             });
             raft.handle_reply(&mut Context::new(&mut host), peer, request, reply);
+            kind
         });
+        if let Some(kind) = kind {
+            self.count(|| kind);
+        }
     }
 
     fn on_timer(&mut self, io: &mut NodeIo<'_>, timer: labrpc::TimerId) {
         let timer = TimerId(timer.0);
         self.timers.remove(&timer);
+        self.count(|| "handle_timer".to_owned());
         let me = self.me;
         let (raft, mut host) = self.split(io);
         node_call(me, NodeCall::Timer, || {
             raft.handle_timer(&mut Context::new(&mut host), timer);
         });
+    }
+}
+
+/// The name a message's `Debug` text starts with (`AppendEntries` for an enum variant or a
+/// struct of that name), formatting no more than its first 64 bytes.
+pub fn message_kind(message: &impl std::fmt::Debug) -> String {
+    /// Keeps the first 64 bytes written, then fails the formatting.
+    struct Prefix(String);
+    impl std::fmt::Write for Prefix {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let room = 64 - self.0.len();
+            let cut = (0..=room.min(s.len()))
+                .rev()
+                .find(|&i| s.is_char_boundary(i))
+                .unwrap_or(0);
+            self.0.push_str(&s[..cut]);
+            if cut < s.len() {
+                Err(std::fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let mut prefix = Prefix(String::new());
+    let _ = std::fmt::Write::write_fmt(&mut prefix, format_args!("{message:?}"));
+    let name: String = prefix
+        .0
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+        .collect();
+    if name.is_empty() {
+        "a message".to_owned()
+    } else {
+        name
     }
 }
 
@@ -328,6 +398,23 @@ mod tests {
     use labrpc::Sim;
 
     use super::*;
+
+    #[test]
+    fn a_message_kind_is_the_start_of_its_debug_text_and_costs_64_bytes_at_most() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        enum Rpc {
+            AppendEntries { entries: Vec<u64> },
+            Vote(u64),
+        }
+        let huge = Rpc::AppendEntries {
+            entries: vec![7; 1 << 20],
+        };
+        assert_eq!(message_kind(&huge), "AppendEntries");
+        assert_eq!(message_kind(&Rpc::Vote(3)), "Vote");
+        assert_eq!(message_kind(&42u64), "42");
+        assert_eq!(message_kind(&"x"), "a message");
+    }
     use crate::FailureKind;
     use crate::guard::NodeFault;
 

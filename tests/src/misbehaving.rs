@@ -14,6 +14,7 @@
 //! | [`ArmsTimersForever`]  | a timer handler that sets timers in an endless loop | `hang`: `... more than 100000 effects ... in one handle_timer` |
 //! | [`AppliesSnapshotAtMax`] | applies a snapshot at index `u64::MAX`      | `failed-check`: `apply error: server 0 applied index 18446744073709551615 (u64::MAX): ...` |
 //! | [`StartsAtOne`]        | a leader's `start` says index 1 once it is committed, appending nothing | `failed-check` (`one(...) failed to reach agreement`), not a tester task spinning for ever |
+//! | [`RearmsAtOnce`]       | server 0 re-arms a 0 ms timer from its handler, for ever | `hang`: `... livelock ...: S0 handle_timer ×1000` |
 //!
 //! `reference/tests/misbehaving.rs` runs each over the reference Raft. Never use these as a Raft.
 
@@ -200,5 +201,32 @@ impl<R: RaftNode> Bug<R> for StartsAtOneBug {
     fn answers_start(&mut self, inner: &R) -> Option<Option<(u64, u64)>> {
         let (term, leads) = inner.state();
         (leads && inner.inspect().commit_index >= 1).then_some(Some((1, term)))
+    }
+}
+
+/// **Misbehaving**: `R`, whose server 0, from virtual second 1, sets a 0 ms timer whose
+/// handler sets another: virtual time never passes again, though each input ends.
+pub type RearmsAtOnce<R> = Broken<R, RearmsAtOnceBug>;
+
+/// The bug of [`RearmsAtOnce`].
+pub struct RearmsAtOnceBug {
+    me: usize,
+    timer: Option<TimerId>,
+}
+
+impl<R: RaftNode> Bug<R> for RearmsAtOnceBug {
+    fn new(init: &Init) -> Self {
+        RearmsAtOnceBug {
+            me: init.me,
+            timer: None,
+        }
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
+        let mine = self.timer == Some(timer);
+        if mine || (self.me == 0 && self.timer.is_none() && ctx.now_ms() >= LOOP_FROM_MS) {
+            self.timer = Some(ctx.set_timer(0));
+        }
+        !mine
     }
 }
