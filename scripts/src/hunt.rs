@@ -943,7 +943,8 @@ fn failure_of(
             mismatch.at.1.or(mismatch.at.0).map(|t| t.as_millis()),
         ),
         (None, Err(failure)) => {
-            let mut message = failure.message.clone();
+            // Cut before it is printed, recorded and kept: the run's log has it whole.
+            let mut message = tester::shortened(&failure.message).into_owned();
             let panicked = matches!(
                 failure.kind,
                 FailureKind::Panic | FailureKind::NotImplemented
@@ -1187,6 +1188,32 @@ fn save_hang_note<R: RaftNode>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_megabyte_message_is_recorded_cut_to_its_first_bytes() {
+        let report = tester::RunReport {
+            test: "initial_election_2a",
+            seed: 3,
+            result: Err(tester::Failure {
+                kind: FailureKind::Panic,
+                message: "x".repeat(1 << 20),
+                at: labrpc::SimTime::ZERO,
+            }),
+            virtual_ms: 0,
+            fingerprint: 0,
+            events: 0,
+            lines: Vec::new(),
+        };
+        let (kind, message, _) = failure_of(&report, None);
+        assert_eq!(kind.as_deref(), Some("panic"));
+        let message = message.expect("a failure has a message");
+        assert!(
+            message.len() < tester::MESSAGE_BYTES + 200,
+            "{}",
+            message.len()
+        );
+        assert!(message.contains("more bytes cut; the run's log has the whole message"));
+    }
 
     #[test]
     fn utc_stamps() {

@@ -53,7 +53,7 @@ pub use config::{
     Config, RAFT_ELECTION_TIMEOUT_MS, SNAPSHOT_INTERVAL, Sleep, Stats, TEST_TIME_LIMIT_MS,
 };
 pub use exec::{JoinHandle, MAX_TASK_STEPS};
-pub use failure::{Failure, FailureKind, TestResult};
+pub use failure::{Failure, FailureKind, MESSAGE_BYTES, TestResult, shortened};
 pub use host::{Outbox, RaftHost};
 pub use registry::{Part, TestCase};
 pub use run::{
