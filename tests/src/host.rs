@@ -165,7 +165,7 @@ impl<R: RaftNode> Node for RaftHost<R> {
             let kind = counting.then(|| format!("handle_request({})", message_kind(&request)));
             let reply = raft.handle_request(&mut Context::new(&mut host), request);
             // An encode error is the node's own type's: its fault too.
-            (encode_or_panic(&reply), kind)
+            (encode_or_panic(me, "a reply", &reply), kind)
         });
         if let Some(kind) = kind {
             self.count(|| kind);
@@ -255,9 +255,25 @@ fn undecodable(what: &str, error: &labgob::Error) -> String {
     )
 }
 
-/// Go's `labrpc` panics on an encode error (2021+); so do we, naming the type.
-fn encode_or_panic<T: raft::Message>(value: &T) -> Vec<u8> {
-    labgob::encode_checked(value).unwrap_or_else(|error| panic!("{error}"))
+/// Go's `labrpc` panics on an encode error (2021+); so do we, naming the type. A message
+/// over labgob's [`labgob::DECODE_LIMIT_BYTES`] could reach no one: the node sending it
+/// (`what`: `a request to S2`, `a reply`) is stopped there, rather than the message being lost
+/// or failing the receiver. With [`labgob::checks_enabled`], every message is checked to
+/// decode back to itself, as [`labgob::encode_checked`] does.
+fn encode_or_panic<T: raft::Message>(me: usize, what: &str, value: &T) -> Vec<u8> {
+    let bytes = labgob::encode(value).unwrap_or_else(|error| panic!("{error}"));
+    if bytes.len() > labgob::DECODE_LIMIT_BYTES {
+        panic!(
+            "S{me} sent {what} of {} bytes, over labgob's decode limit of {} bytes (32 MiB): no \
+             server could decode it. Send fewer log entries per message",
+            bytes.len(),
+            labgob::DECODE_LIMIT_BYTES
+        );
+    }
+    if labgob::checks_enabled() {
+        labgob::check_round_trip(value).unwrap_or_else(|error| panic!("{error}"));
+    }
+    bytes
 }
 
 /// The [`raft::Host`] of a node while it handles one input.
@@ -301,7 +317,8 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
                 self.peers.len()
             )
         };
-        let call = self.io.call(end, encode_or_panic(&request));
+        let what = format!("a request to S{peer}");
+        let call = self.io.call(end, encode_or_panic(self.me, &what, &request));
         self.pending.insert(call, (peer, request));
         self.effects.calls += 1;
     }
@@ -441,6 +458,77 @@ mod tests {
         fn inspect(&self) -> RaftView {
             RaftView::default()
         }
+    }
+
+    /// Sends, at boot, a request of `BULK` bytes to itself when booted as server 0, and
+    /// replies to any request with `BULK` bytes.
+    struct Bulky;
+
+    /// Just over labgob's decode limit.
+    const BULK: usize = labgob::DECODE_LIMIT_BYTES + 1;
+
+    impl RaftNode for Bulky {
+        type Request = Vec<u8>;
+        type Reply = Vec<u8>;
+        fn new(ctx: &mut Context<'_, Vec<u8>>, init: Init) -> Self {
+            if init.peer_count == 1 {
+                ctx.call(0, vec![1; BULK]);
+            }
+            Bulky
+        }
+        fn handle_request(&mut self, _ctx: &mut Context<'_, Vec<u8>>, _: Vec<u8>) -> Vec<u8> {
+            vec![2; BULK]
+        }
+        fn handle_reply(
+            &mut self,
+            _: &mut Context<'_, Vec<u8>>,
+            _: usize,
+            _: Vec<u8>,
+            _: Option<Vec<u8>>,
+        ) {
+        }
+        fn handle_timer(&mut self, _ctx: &mut Context<'_, Vec<u8>>, _timer: TimerId) {}
+        fn start(&mut self, _ctx: &mut Context<'_, Vec<u8>>, _c: Vec<u8>) -> Option<(u64, u64)> {
+            None
+        }
+        fn state(&self) -> (u64, bool) {
+            (0, false)
+        }
+        fn inspect(&self) -> RaftView {
+            RaftView::default()
+        }
+    }
+
+    /// The node's fault that `run` unwinds with.
+    fn fault_of(run: impl FnOnce()) -> NodeFault {
+        let payload = catch_unwind(AssertUnwindSafe(run)).expect_err("the node is stopped");
+        *payload.downcast::<NodeFault>().expect("a node's fault")
+    }
+
+    #[test]
+    fn a_request_or_reply_over_the_decode_limit_is_refused_at_its_sender() {
+        let encoded = labgob::encode(&vec![0u8; BULK]).expect("encodes").len();
+        let limit = labgob::DECODE_LIMIT_BYTES;
+        let over = format!("{encoded} bytes, over labgob's decode limit of {limit} bytes");
+        // A request: server 0, given one peer (itself), calls it at boot.
+        let mut sim: Sim<RaftHost<Bulky>> = Sim::new(1);
+        let end = sim.make_end();
+        let fault = fault_of(|| {
+            sim.add_server(0, |io| RaftHost::boot(io, vec![end], Outbox::default()));
+        });
+        assert_eq!(fault.kind, FailureKind::Panic);
+        let request = format!("S0 panicked in new: S0 sent a request to S0 of {over}");
+        assert!(fault.message.starts_with(&request), "{}", fault.message);
+        // A reply: server 0, with no peers, answers a small request.
+        let mut sim: Sim<RaftHost<Bulky>> = Sim::new(1);
+        sim.add_server(0, |io| RaftHost::boot(io, Vec::new(), Outbox::default()));
+        let end = sim.make_end();
+        sim.connect(end, 0);
+        sim.enable(end, true);
+        sim.call(end, labgob::encode(&vec![3u8]).expect("encodes"));
+        let fault = fault_of(|| while sim.step().is_some() {});
+        let reply = format!("S0 panicked in handle_request: S0 sent a reply of {over}");
+        assert!(fault.message.starts_with(&reply), "{}", fault.message);
     }
 
     #[test]
