@@ -794,18 +794,33 @@ fn open_results<R: RaftNode>(
         .append(true)
         .open(path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    // A hunt killed mid-write leaves a cut-off line: start on a fresh one.
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if len > 0 {
-        let mut last = [0u8];
-        file.seek(SeekFrom::Start(len - 1))
-            .and_then(|_| file.read_exact(&mut last))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if last[0] != b'\n' {
-            writeln!(file).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
+    // A hunt killed mid-write leaves a cut-off line: cut it away (its run was skipped above,
+    // and runs again), so that the next resume and `merge` read only whole lines.
+    cut_partial_last_line(&mut file).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(file)
+}
+
+/// Truncates `file` after its last newline (to nothing if it has none), if it does not end
+/// with one. Reads backwards, 64 KiB at a time: a results file can be gigabytes.
+pub fn cut_partial_last_line(file: &mut File) -> std::io::Result<()> {
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(part)?;
+        if let Some(newline) = part.iter().rposition(|&b| b == b'\n') {
+            let keep = start + newline as u64 + 1;
+            if keep < len {
+                file.set_len(keep)?;
+            }
+            return Ok(());
+        }
+        end = start;
+    }
+    file.set_len(0)
 }
 
 /// `hunt-out/20260326-101500` (UTC), made unique if a folder of that name exists.
