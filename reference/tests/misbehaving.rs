@@ -5,9 +5,9 @@
 use raft::RaftNode;
 use raft_reference::Reference;
 use tester::misbehaving::{
-    AppliesSnapshotAtMax, ArmsTimersForever, CallsNoSuchPeer, CancelsTimerZero, LOOP_FROM_MS,
-    PanicsOnReply, REPLY_PANIC, RearmsAtOnce, RejectsItsOwnState, STATE_PANIC, StartsAtOne,
-    TimesOutNever,
+    AppliesSnapshotAtMax, ArmsTimersForever, CallsNoSuchPeer, CancelsTimerZero, DROP_PANIC,
+    LOOP_FROM_MS, PanicsOnDrop, PanicsOnReply, REPLY_PANIC, RearmsAtOnce, RejectsItsOwnState,
+    STATE_PANIC, StartsAtOne, TimesOutNever,
 };
 use tester::{
     Config, Failure, FailureKind, Part, RunOptions, RunReport, TestCase, TestResult, registry,
@@ -216,4 +216,24 @@ fn a_livelock_is_stopped_after_ten_thousand_events_naming_what_loops() {
         "stopped early: {} events",
         report.events
     );
+}
+
+#[test]
+fn a_panic_in_a_nodes_drop_fails_its_run_naming_it() {
+    // 2A never crashes a node: it is dropped when the run ends, after the test passed.
+    let failure = failure_of::<PanicsOnDrop<Reference>>("initial_election_2a");
+    assert_eq!(failure.kind, FailureKind::Panic, "{failure}");
+    assert_eq!(
+        failure.message,
+        format!("S0 panicked in drop: {DROP_PANIC}")
+    );
+    assert!(failure.at.as_millis() > 0, "the end of the run: {failure}");
+    // 2C crashes nodes: the first crash of S0 fails the run there.
+    let failure = failure_of::<PanicsOnDrop<Reference>>("persist1_2c");
+    assert_eq!(
+        failure.message,
+        format!("S0 panicked in drop: {DROP_PANIC}")
+    );
+    // The next run, on this thread, is not affected.
+    assert!(run::<Reference>("initial_election_2a", 1, true).passed());
 }

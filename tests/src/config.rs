@@ -178,6 +178,22 @@ impl<R: RaftNode> Config<R> {
         }
     }
 
+    /// Ends the run: drops its pending tasks (which hold `Config`s), then each node, in a
+    /// [`crate::guard::node_call`] that names it if its `Drop` panics.
+    pub(crate) fn drop_nodes(&self) {
+        if let Ok(mut executor) = self.executor.try_borrow_mut() {
+            executor.clear();
+        }
+        let Some(mut state) = self.try_borrow_state() else {
+            return;
+        };
+        for i in 0..state.n {
+            crate::guard::node_call(i, crate::guard::NodeCall::Drop, || {
+                state.sim.delete_server(i);
+            });
+        }
+    }
+
     pub(crate) fn executor(&self) -> &Rc<RefCell<Executor>> {
         &self.executor
     }
@@ -284,7 +300,10 @@ impl<R: RaftNode> Config<R> {
         if state.sim.is_alive(i) {
             log::info!(target: "tester", "crash S{i}");
         }
-        state.sim.delete_server(i);
+        // Dropping the node runs its `Drop`: a call into it like any other.
+        crate::guard::node_call(i, crate::guard::NodeCall::Drop, || {
+            state.sim.delete_server(i);
+        });
         if let Some(safety) = &mut state.safety {
             safety.on_crash(i);
         }

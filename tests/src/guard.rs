@@ -41,6 +41,8 @@ pub enum NodeCall {
     State,
     /// `RaftNode::inspect`.
     Inspect,
+    /// The node's `Drop`, when it crashes or its run ends.
+    Drop,
 }
 
 impl fmt::Display for NodeCall {
@@ -53,6 +55,7 @@ impl fmt::Display for NodeCall {
             NodeCall::Tester(what) => f.write_str(what),
             NodeCall::State => f.write_str("state"),
             NodeCall::Inspect => f.write_str("inspect"),
+            NodeCall::Drop => f.write_str("drop"),
         }
     }
 }

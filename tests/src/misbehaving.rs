@@ -15,6 +15,7 @@
 //! | [`AppliesSnapshotAtMax`] | applies a snapshot at index `u64::MAX`      | `failed-check`: `apply error: server 0 applied index 18446744073709551615 (u64::MAX): ...` |
 //! | [`StartsAtOne`]        | a leader's `start` says index 1 once it is committed, appending nothing | `failed-check` (`one(...) failed to reach agreement`), not a tester task spinning for ever |
 //! | [`RearmsAtOnce`]       | server 0 re-arms a 0 ms timer from its handler, for ever | `hang`: `... livelock ...: S0 handle_timer ×1000` |
+//! | [`PanicsOnDrop`]       | server 0's `Drop` panics, once it has handled a timer | `panic`: `S0 panicked in drop: ...`, at its crash or the end of the run |
 //!
 //! `reference/tests/misbehaving.rs` runs each over the reference Raft. Never use these as a Raft.
 
@@ -228,5 +229,41 @@ impl<R: RaftNode> Bug<R> for RearmsAtOnceBug {
             self.timer = Some(ctx.set_timer(0));
         }
         !mine
+    }
+}
+
+/// What [`PanicsOnDrop`] panics with.
+pub const DROP_PANIC: &str = "deliberate: a Drop that unwraps a closed channel";
+
+/// **Misbehaving**: `R`, whose server 0 panics when it is dropped (at a crash, or when the run
+/// ends), once it has handled a timer: shadow boots of the safety checks, which handle
+/// nothing, drop cleanly.
+pub type PanicsOnDrop<R> = Broken<R, PanicsOnDropBug>;
+
+/// The bug of [`PanicsOnDrop`].
+pub struct PanicsOnDropBug {
+    me: usize,
+    timers: u64,
+}
+
+impl<R: RaftNode> Bug<R> for PanicsOnDropBug {
+    fn new(init: &Init) -> Self {
+        PanicsOnDropBug {
+            me: init.me,
+            timers: 0,
+        }
+    }
+
+    fn passes_timer(&mut self, _: &R, _: &mut Context<'_, R::Request>, _: TimerId) -> bool {
+        self.timers += 1;
+        true
+    }
+}
+
+impl Drop for PanicsOnDropBug {
+    fn drop(&mut self) {
+        if self.me == 0 && self.timers > 0 && !std::thread::panicking() {
+            panic!("{DROP_PANIC}");
+        }
     }
 }

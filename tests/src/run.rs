@@ -101,22 +101,27 @@ pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions)
             .and_then(|()| cfg.check_timeout())
             .map(|()| cfg.state().passed.unwrap_or_default())
     }));
-    let result = outcome.unwrap_or_else(|payload| {
-        let at = cfg_slot
+    let at = || {
+        cfg_slot
             .as_ref()
             .and_then(|cfg| cfg_now(cfg))
-            .unwrap_or(SimTime::ZERO);
-        Err(failure_of_panic(payload, at))
-    });
+            .unwrap_or(SimTime::ZERO)
+    };
+    let mut result = outcome.unwrap_or_else(|payload| Err(failure_of_panic(payload, at())));
     let (virtual_ms, fingerprint, events, lines) = match cfg_slot.as_ref().map(|c| c.try_state()) {
         Some(Some(summary)) => summary,
         _ => (0, 0, 0, Vec::new()),
     };
-    if let Some(cfg) = &cfg_slot {
-        // Tasks still pending (a failure outside the main task, a panic) hold the Config.
-        if let Ok(mut executor) = cfg.executor().try_borrow_mut() {
-            executor.clear();
+    // The nodes are dropped here, guarded: a `Drop` that panics fails this run (unless it
+    // failed already), rather than the caller.
+    let end = at();
+    let dropped = catch_unwind(AssertUnwindSafe(|| {
+        if let Some(cfg) = cfg_slot.take() {
+            cfg.drop_nodes();
         }
+    }));
+    if let (Ok(_), Err(payload)) = (&result, dropped) {
+        result = Err(failure_of_panic(payload, end));
     }
     RunReport {
         test: case.name,
