@@ -6,8 +6,8 @@ use raft::RaftNode;
 use raft_reference::Reference;
 use tester::misbehaving::{
     AppliesSnapshotAtMax, ArmsTimersForever, CallsNoSuchPeer, CancelsTimerZero, DROP_PANIC,
-    LOOP_FROM_MS, PanicsOnDrop, PanicsOnReply, REPLY_PANIC, RearmsAtOnce, RejectsItsOwnState,
-    STATE_PANIC, StartsAtOne, TimesOutNever,
+    LOOP_FROM_MS, LoopsForever, PanicsOnDrop, PanicsOnReply, REPLY_PANIC, RearmsAtOnce,
+    RejectsItsOwnState, STATE_PANIC, StartsAtOne, TimesOutNever,
 };
 use tester::{
     Config, Failure, FailureKind, Part, RunOptions, RunReport, TestCase, TestResult, registry,
@@ -236,4 +236,37 @@ fn a_panic_in_a_nodes_drop_fails_its_run_naming_it() {
     );
     // The next run, on this thread, is not affected.
     assert!(run::<Reference>("initial_election_2a", 1, true).passed());
+}
+
+#[test]
+fn cargo_tests_watchdog_stops_a_handler_that_never_returns_naming_it() {
+    // The child: this same test, in a copy of this binary, on the looping Raft.
+    if std::env::var_os("MISBEHAVING_WATCHDOG_CHILD").is_some() {
+        tester::cargo_test::<LoopsForever<Reference>>("initial_election_2a");
+        unreachable!("the watchdog exits the process");
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "cargo_tests_watchdog_stops_a_handler_that_never_returns_naming_it",
+            "--nocapture",
+        ])
+        .env("MISBEHAVING_WATCHDOG_CHILD", "1")
+        .env("LAB_WATCHDOG_SECS", "1")
+        .env("LAB_SEED", "3")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(101), "{stdout}");
+    assert!(
+        stdout.contains(
+            "--- FAIL: initial_election_2a (seed 3): hang: no result after 1 s of wall-clock time"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" S0 is still in handle_timer."), "{stdout}");
+    assert!(
+        stdout.contains("reproduce: LAB_SEED=3 cargo test --release -p raft-reference"),
+        "{stdout}"
+    );
 }

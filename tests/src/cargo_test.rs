@@ -127,7 +127,8 @@ fn run_seed<R: RaftNode>(case: &TestCase<R>, seed: u64, count: u64, modes: Modes
         }
         report
     } else {
-        run_case(case, seed, options)
+        let reproduce = modes.command(name, seed);
+        crate::watchdog::watched(name, seed, reproduce, || run_case(case, seed, options))
     };
     if modes.strict {
         report.fail_on_warnings();

@@ -88,7 +88,10 @@ pub fn flood() -> ! {
 /// Runs `f`, a call into server `server`'s node. If it panics, the unwinding continues as a
 /// [`NodeFault`] naming the server and `call`.
 pub fn node_call<T>(server: usize, call: NodeCall, f: impl FnOnce() -> T) -> T {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    let previous = crate::watchdog::enter(server, call);
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    crate::watchdog::leave(previous);
+    match outcome {
         Ok(value) => value,
         Err(payload) if payload.is::<NodeFault>() => resume_unwind(payload),
         Err(payload) if payload.is::<Flood>() => resume_unwind(Box::new(NodeFault {

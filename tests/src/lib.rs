@@ -47,6 +47,7 @@ pub mod safety;
 pub mod suites;
 pub mod trace;
 pub mod warnings;
+pub mod watchdog;
 
 pub use cargo_test::{DEFAULT_SEED, cargo_test, env_u64};
 pub use config::{

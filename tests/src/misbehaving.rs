@@ -16,6 +16,7 @@
 //! | [`StartsAtOne`]        | a leader's `start` says index 1 once it is committed, appending nothing | `failed-check` (`one(...) failed to reach agreement`), not a tester task spinning for ever |
 //! | [`RearmsAtOnce`]       | server 0 re-arms a 0 ms timer from its handler, for ever | `hang`: `... livelock ...: S0 handle_timer ×1000` |
 //! | [`PanicsOnDrop`]       | server 0's `Drop` panics, once it has handled a timer | `panic`: `S0 panicked in drop: ...`, at its crash or the end of the run |
+//! | [`LoopsForever`]       | server 0 loops for ever in a timer handler, asking for nothing | `cargo test`'s watchdog stops the binary: `hang`, the node, the call, the reproduce line |
 //!
 //! `reference/tests/misbehaving.rs` runs each over the reference Raft. Never use these as a Raft.
 
@@ -265,5 +266,28 @@ impl Drop for PanicsOnDropBug {
         if self.me == 0 && self.timers > 0 && !std::thread::panicking() {
             panic!("{DROP_PANIC}");
         }
+    }
+}
+
+/// **Misbehaving**: `R`, whose server 0 loops for ever in its first timer handler after
+/// [`LOOP_FROM_MS`], asking for nothing (a backtracking loop with a misplaced `i -= 1`). Only
+/// a wall-clock watchdog can stop it.
+pub type LoopsForever<R> = Broken<R, LoopsForeverBug>;
+
+/// The bug of [`LoopsForever`].
+pub struct LoopsForeverBug {
+    me: usize,
+}
+
+impl<R: RaftNode> Bug<R> for LoopsForeverBug {
+    fn new(init: &Init) -> Self {
+        LoopsForeverBug { me: init.me }
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, _: TimerId) -> bool {
+        while self.me == 0 && ctx.now_ms() >= LOOP_FROM_MS {
+            std::hint::spin_loop();
+        }
+        true
     }
 }

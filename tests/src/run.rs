@@ -192,6 +192,7 @@ fn drive<R: RaftNode>(
             return Err(failure);
         }
         let now = cfg.now();
+        crate::watchdog::at(now.as_millis());
         if now == instant.0 {
             instant.1 += 1;
             if instant.1 == LIVELOCK_EVENTS {
