@@ -249,7 +249,6 @@ fn cargo_tests_watchdog_stops_a_handler_that_never_returns_naming_it() {
         .args([
             "--exact",
             "cargo_tests_watchdog_stops_a_handler_that_never_returns_naming_it",
-            "--nocapture",
         ])
         .env("MISBEHAVING_WATCHDOG_CHILD", "1")
         .env("LAB_WATCHDOG_SECS", "1")

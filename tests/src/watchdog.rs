@@ -9,6 +9,7 @@
 //! has its own watchdog (`--hang-timeout`).
 
 use std::cell::RefCell;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -98,8 +99,11 @@ fn spawn_watchdog(
     let (done, finished) = channel::<()>();
     std::thread::spawn(move || {
         if let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
-            println!("{}", report(&watch, limit, &run, &reproduce));
-            eprintln!("{}", report(&watch, limit, &run, &reproduce));
+            // Written to the streams themselves: libtest's capture (which this thread
+            // inherits) would be lost at the exit.
+            let text = report(&watch, limit, &run, &reproduce);
+            let _ = writeln!(std::io::stdout(), "{text}");
+            let _ = writeln!(std::io::stderr(), "{text}");
             std::process::exit(101);
         }
     });
