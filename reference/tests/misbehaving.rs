@@ -6,8 +6,8 @@ use raft::RaftNode;
 use raft_reference::Reference;
 use tester::misbehaving::{
     AppliesSnapshotAtMax, ArmsTimersForever, CallsNoSuchPeer, CancelsTimerZero, DROP_PANIC,
-    LOOP_FROM_MS, LoopsForever, PanicsOnDrop, PanicsOnReply, REPLY_PANIC, RearmsAtOnce,
-    RejectsItsOwnState, STATE_PANIC, StartsAtOne, TimesOutNever,
+    LOOP_FROM_MS, LoopsForever, PanicsOnDrop, PanicsOnReply, PilesUpTimers, REPLY_PANIC,
+    RearmsAtOnce, RejectsItsOwnState, STATE_PANIC, StartsAtOne, TimesOutNever,
 };
 use tester::{
     Config, Failure, FailureKind, Part, RunOptions, RunReport, TestCase, TestResult, registry,
@@ -268,4 +268,21 @@ fn cargo_tests_watchdog_stops_a_handler_that_never_returns_naming_it() {
         stdout.contains("reproduce: LAB_SEED=3 cargo test --release -p raft-reference"),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_run_that_piles_up_pending_events_is_stopped_at_the_bound() {
+    let report = run::<PilesUpTimers<Reference>>("initial_election_2a", 1, true);
+    let failure = report.result.expect_err("the storm is stopped");
+    assert_eq!(failure.kind, FailureKind::ResourceLimit, "{failure}");
+    assert_eq!(failure.kind.as_str(), "resource-limit");
+    let bound = tester::MAX_PENDING_EVENTS;
+    assert!(
+        failure.message.contains(&format!(
+            "events pending at once (messages in flight, timers), more than {bound}"
+        )),
+        "{failure}"
+    );
+    // Up to 1,000 more every millisecond: stopped within the second after the storm starts.
+    assert!(failure.at.as_millis() < LOOP_FROM_MS + 1000, "{failure}");
 }

@@ -26,7 +26,7 @@ pub struct RunRecord {
     /// Whether the run passed.
     pub passed: bool,
     /// For a failure: `failed-check`, `safety`, `panic`, `not-implemented`, `hang`,
-    /// `time-limit`, `warning` (with `--strict`) or `nondeterministic`.
+    /// `time-limit`, `resource-limit`, `warning` (with `--strict`) or `nondeterministic`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// For a failure: the message.

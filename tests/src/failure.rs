@@ -22,6 +22,9 @@ pub enum FailureKind {
     Hang,
     /// The test ran past its virtual-time limit.
     TimeLimit,
+    /// The run held more pending events (messages in flight, timers) than
+    /// [`crate::MAX_PENDING_EVENTS`]: an RPC storm that would exhaust memory.
+    ResourceLimit,
     /// The implementation reached a `todo!()` or `unimplemented!()`: a part not written yet
     /// (the template's stub fails every test this way).
     NotImplemented,
@@ -39,6 +42,7 @@ impl FailureKind {
             FailureKind::Panic => "panic",
             FailureKind::Hang => "hang",
             FailureKind::TimeLimit => "time-limit",
+            FailureKind::ResourceLimit => "resource-limit",
             FailureKind::NotImplemented => "not-implemented",
             FailureKind::Warning => "warning",
         }

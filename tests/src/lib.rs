@@ -58,6 +58,6 @@ pub use failure::{Failure, FailureKind, MESSAGE_BYTES, TestResult, shortened};
 pub use host::{Outbox, RaftHost};
 pub use registry::{Part, TestCase};
 pub use run::{
-    LIVELOCK_EVENTS, LIVELOCK_SAMPLE_EVENTS, RunOptions, RunReport, VIRTUAL_TIME_LIMIT_MS,
-    panic_message, replay_command, run_case,
+    LIVELOCK_EVENTS, LIVELOCK_SAMPLE_EVENTS, MAX_PENDING_EVENTS, RunOptions, RunReport,
+    VIRTUAL_TIME_LIMIT_MS, panic_message, replay_command, run_case,
 };

@@ -17,6 +17,7 @@
 //! | [`RearmsAtOnce`]       | server 0 re-arms a 0 ms timer from its handler, for ever | `hang`: `... livelock ...: S0 handle_timer ×1000` |
 //! | [`PanicsOnDrop`]       | server 0's `Drop` panics, once it has handled a timer | `panic`: `S0 panicked in drop: ...`, at its crash or the end of the run |
 //! | [`LoopsForever`]       | server 0 loops for ever in a timer handler, asking for nothing | `cargo test`'s watchdog stops the binary: `hang`, the node, the call, the reproduce line |
+//! | [`PilesUpTimers`]      | server 0 sets 1,000 far-off timers every virtual ms | `resource-limit`: `200001 events pending at once ...` |
 //!
 //! `reference/tests/misbehaving.rs` runs each over the reference Raft. Never use these as a Raft.
 
@@ -289,5 +290,36 @@ impl<R: RaftNode> Bug<R> for LoopsForeverBug {
             std::hint::spin_loop();
         }
         true
+    }
+}
+
+/// **Misbehaving**: `R`, whose server 0, from [`LOOP_FROM_MS`], sets 1,000 timers a million
+/// seconds away every virtual millisecond (from a 1 ms timer of its own): pending events grow
+/// without bound, as in an RPC storm, though each input ends and time passes.
+pub type PilesUpTimers<R> = Broken<R, PilesUpTimersBug>;
+
+/// The bug of [`PilesUpTimers`].
+pub struct PilesUpTimersBug {
+    me: usize,
+    tick: Option<TimerId>,
+}
+
+impl<R: RaftNode> Bug<R> for PilesUpTimersBug {
+    fn new(init: &Init) -> Self {
+        PilesUpTimersBug {
+            me: init.me,
+            tick: None,
+        }
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
+        let mine = self.tick == Some(timer);
+        if mine || (self.me == 0 && self.tick.is_none() && ctx.now_ms() >= LOOP_FROM_MS) {
+            self.tick = Some(ctx.set_timer(1));
+            for _ in 0..1000 {
+                ctx.set_timer(1_000_000_000);
+            }
+        }
+        !mine
     }
 }

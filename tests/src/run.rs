@@ -23,6 +23,11 @@ pub const VIRTUAL_TIME_LIMIT_MS: u64 = 600_000;
 /// (a hunt of every test on 2,000 seeds).
 pub const LIVELOCK_EVENTS: u64 = 10_000;
 
+/// Events a run may hold pending at once (messages in flight, timers, wake-ups) before it
+/// fails as `resource-limit`: an RPC storm grows memory without bound otherwise. The reference
+/// stays far below it (every test passes with it, on thousands of seeds).
+pub const MAX_PENDING_EVENTS: usize = 200_000;
+
 /// Events past [`LIVELOCK_EVENTS`] whose inputs are counted by node and kind, to name in the
 /// failure what loops.
 pub const LIVELOCK_SAMPLE_EVENTS: u64 = 1_000;
@@ -193,6 +198,18 @@ fn drive<R: RaftNode>(
         }
         let now = cfg.now();
         crate::watchdog::at(now.as_millis());
+        let pending = cfg.state().sim.pending_events();
+        if pending > MAX_PENDING_EVENTS {
+            return Err(Failure {
+                kind: FailureKind::ResourceLimit,
+                message: format!(
+                    "{pending} events pending at once (messages in flight, timers), more than \
+                     {MAX_PENDING_EVENTS}: an RPC storm? The run is stopped before it exhausts \
+                     memory"
+                ),
+                at: now,
+            });
+        }
         if now == instant.0 {
             instant.1 += 1;
             if instant.1 == LIVELOCK_EVENTS {
