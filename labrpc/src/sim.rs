@@ -407,6 +407,12 @@ impl<N: Node> Sim<N> {
         self.core.fingerprint.value()
     }
 
+    /// Events scheduled and not yet run (messages in flight, timers, wake-ups): what a run holds
+    /// in memory besides its nodes.
+    pub fn pending_events(&self) -> usize {
+        self.core.queue.len()
+    }
+
     /// Events processed so far.
     pub fn event_count(&self) -> u64 {
         self.core.events

@@ -195,6 +195,39 @@ fn a_short_hunt_passes_on_the_reference_and_resumes_without_rerunning() {
     assert_eq!(records.iter().filter(|r| r.seed == 3).count(), 3);
 }
 
+/// Cuts `path` in the middle of its last line, as a hunt killed mid-write leaves it.
+fn cut_mid_line(path: &std::path::Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let last_start = text.trim_end().rfind('\n').map_or(0, |i| i + 1);
+    std::fs::write(path, &text[..last_start + 20]).unwrap();
+}
+
+#[test]
+fn two_successive_interrupted_resumes_and_a_merge_read_every_run_once() {
+    let dir = scratch("requeue");
+    let jsonl = dir.join("r.jsonl");
+    let path = jsonl.to_str().unwrap();
+    let hunt = |seeds: &str, resume: bool| {
+        let mut list = vec!["initial_election_2a", "--seeds", seeds, "--jsonl", path];
+        if resume {
+            list.push("--resume");
+        }
+        scripts::hunt::run::<raft_reference::Reference>(&args(&list), Implementation::Reference)
+    };
+    assert_eq!(hunt("3", false), Ok(0));
+    // Killed while writing its third run; requeued, and killed again the same way.
+    cut_mid_line(&jsonl);
+    assert_eq!(hunt("4", true), Ok(0));
+    cut_mid_line(&jsonl);
+    assert_eq!(hunt("5", true), Ok(0));
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    assert!(text.ends_with('\n') && !text.contains("\n\n"), "{text}");
+    let mut seeds: Vec<u64> = read_jsonl(&jsonl).unwrap().iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    assert_eq!(seeds, [1, 2, 3, 4, 5], "each run once, the cut ones rerun");
+    assert_eq!(text.lines().count(), 5, "the cut lines are gone: {text}");
+}
+
 #[test]
 fn the_hunt_reports_nondeterminism_as_a_failure() {
     let dir = scratch("drift");

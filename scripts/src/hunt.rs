@@ -794,18 +794,33 @@ fn open_results<R: RaftNode>(
         .append(true)
         .open(path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    // A hunt killed mid-write leaves a cut-off line: start on a fresh one.
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if len > 0 {
-        let mut last = [0u8];
-        file.seek(SeekFrom::Start(len - 1))
-            .and_then(|_| file.read_exact(&mut last))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if last[0] != b'\n' {
-            writeln!(file).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
+    // A hunt killed mid-write leaves a cut-off line: cut it away (its run was skipped above,
+    // and runs again), so that the next resume and `merge` read only whole lines.
+    cut_partial_last_line(&mut file).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(file)
+}
+
+/// Truncates `file` after its last newline (to nothing if it has none), if it does not end
+/// with one. Reads backwards, 64 KiB at a time: a results file can be gigabytes.
+pub fn cut_partial_last_line(file: &mut File) -> std::io::Result<()> {
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(part)?;
+        if let Some(newline) = part.iter().rposition(|&b| b == b'\n') {
+            let keep = start + newline as u64 + 1;
+            if keep < len {
+                file.set_len(keep)?;
+            }
+            return Ok(());
+        }
+        end = start;
+    }
+    file.set_len(0)
 }
 
 /// `hunt-out/20260326-101500` (UTC), made unique if a folder of that name exists.
@@ -943,7 +958,8 @@ fn failure_of(
             mismatch.at.1.or(mismatch.at.0).map(|t| t.as_millis()),
         ),
         (None, Err(failure)) => {
-            let mut message = failure.message.clone();
+            // Cut before it is printed, recorded and kept: the run's log has it whole.
+            let mut message = tester::shortened(&failure.message).into_owned();
             let panicked = matches!(
                 failure.kind,
                 FailureKind::Panic | FailureKind::NotImplemented
@@ -1187,6 +1203,32 @@ fn save_hang_note<R: RaftNode>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_megabyte_message_is_recorded_cut_to_its_first_bytes() {
+        let report = tester::RunReport {
+            test: "initial_election_2a",
+            seed: 3,
+            result: Err(tester::Failure {
+                kind: FailureKind::Panic,
+                message: "x".repeat(1 << 20),
+                at: labrpc::SimTime::ZERO,
+            }),
+            virtual_ms: 0,
+            fingerprint: 0,
+            events: 0,
+            lines: Vec::new(),
+        };
+        let (kind, message, _) = failure_of(&report, None);
+        assert_eq!(kind.as_deref(), Some("panic"));
+        let message = message.expect("a failure has a message");
+        assert!(
+            message.len() < tester::MESSAGE_BYTES + 200,
+            "{}",
+            message.len()
+        );
+        assert!(message.contains("more bytes cut; the run's log has the whole message"));
+    }
 
     #[test]
     fn utc_stamps() {

@@ -26,7 +26,7 @@ pub struct RunRecord {
     /// Whether the run passed.
     pub passed: bool,
     /// For a failure: `failed-check`, `safety`, `panic`, `not-implemented`, `hang`,
-    /// `time-limit`, `warning` (with `--strict`) or `nondeterministic`.
+    /// `time-limit`, `resource-limit`, `warning` (with `--strict`) or `nondeterministic`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// For a failure: the message.
@@ -55,8 +55,9 @@ pub struct RunRecord {
     pub replay: Option<String>,
 }
 
-/// Reads a JSON Lines result file. A last line cut short (a hunt killed mid-write) is
-/// skipped with a warning; any other bad line is an error.
+/// Reads a JSON Lines result file. A line cut short (a hunt killed mid-write; older hunts
+/// went on after it on a new line) is skipped with a warning, wherever it is; any other bad
+/// line is an error.
 pub fn read_jsonl(path: &Path) -> Result<Vec<RunRecord>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let lines: Vec<String> = BufReader::new(file)
@@ -70,9 +71,9 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<RunRecord>, String> {
         }
         match serde_json::from_str::<RunRecord>(line) {
             Ok(record) => records.push(record),
-            Err(_) if number + 1 == lines.len() => {
+            Err(e) if e.is_eof() || number + 1 == lines.len() => {
                 eprintln!(
-                    "warning: {}:{}: skipping a cut-off last line",
+                    "warning: {}:{}: skipping a cut-off line",
                     path.display(),
                     number + 1
                 );

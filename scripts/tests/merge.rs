@@ -73,3 +73,34 @@ fn merge_keeps_each_implementation_in_its_own_table() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("no runs"), "{stderr}");
 }
+
+#[test]
+fn merge_skips_a_cut_off_line_wherever_it_is() {
+    // An older hunt, killed mid-write and resumed, went on after the cut line.
+    let dir = scratch("cut");
+    let cut = record("reference", 2, false);
+    let lines = [
+        record("reference", 1, false),
+        cut[..cut.len() / 2].to_owned(),
+        record("reference", 2, false),
+        record("reference", 3, false),
+        cut[..10].to_owned(),
+    ];
+    std::fs::write(dir.join("r.jsonl"), lines.join("\n")).unwrap();
+    let (code, stdout, stderr) = merge(&dir, "r.jsonl");
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
+    assert!(
+        stderr.contains("r.jsonl:2: skipping a cut-off line"),
+        "{stderr}"
+    );
+    // A line that is whole but wrong is still an error.
+    let bad = [
+        record("reference", 1, false),
+        "{\"test\":1}".to_owned(),
+        record("reference", 2, false),
+    ];
+    std::fs::write(dir.join("bad.jsonl"), bad.join("\n") + "\n").unwrap();
+    let (code, _, stderr) = merge(&dir, "bad.jsonl");
+    assert_eq!(code, Some(2), "{stderr}");
+}

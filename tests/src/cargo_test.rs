@@ -1,5 +1,7 @@
 //! `cargo test` entry point: one `#[test]` per lab test calls [`cargo_test`].
 
+use std::ops::RangeInclusive;
+
 use raft::RaftNode;
 
 use crate::determinism;
@@ -37,19 +39,21 @@ pub fn cargo_test<R: RaftNode>(name: &str) {
         );
     };
     let first = env_u64("LAB_SEED").unwrap_or(DEFAULT_SEED);
-    let count = env_u64("LAB_SEEDS").unwrap_or(1).max(1);
+    let count = env_u64("LAB_SEEDS").unwrap_or(1);
+    let seeds = seed_range(first, count).unwrap_or_else(|refusal| panic!("{refusal}"));
     let modes = Modes {
         determinism: determinism::enabled(),
         strict: warnings::strict_from_env(),
     };
-    let failed: Vec<u64> = (first..first.saturating_add(count))
+    let failed: Vec<u64> = seeds
+        .clone()
         .filter(|&seed| !run_seed(&case, seed, count, modes))
         .collect();
     if count > 1 {
         let passed = count - failed.len() as u64;
         println!(
             "{name}: seeds {first}..={}: {passed} passed, {} failed",
-            first + count - 1,
+            seeds.end(),
             failed.len()
         );
     }
@@ -59,6 +63,27 @@ pub fn cargo_test<R: RaftNode>(name: &str) {
             failed.len(),
             modes.command(name, seed)
         );
+    }
+}
+
+/// The seeds `LAB_SEED=first LAB_SEEDS=count` select: `first..=first + count - 1`, or why
+/// there are none (a run of no seeds would look like a pass, as the hunt's `--seeds 0` would).
+/// `u64::MAX` is a seed like any other.
+pub fn seed_range(first: u64, count: u64) -> Result<RangeInclusive<u64>, String> {
+    if count == 0 {
+        return Err(
+            "LAB_SEEDS=0 selects no seeds: a test of no seeds would run nothing and \
+             look like a pass; use LAB_SEEDS=1 or more"
+                .to_owned(),
+        );
+    }
+    match first.checked_add(count - 1) {
+        Some(last) => Ok(first..=last),
+        None => Err(format!(
+            "LAB_SEED={first} leaves no room for LAB_SEEDS={count} seeds below 2^64: the last \
+             seed is {}",
+            u64::MAX
+        )),
     }
 }
 
@@ -102,7 +127,8 @@ fn run_seed<R: RaftNode>(case: &TestCase<R>, seed: u64, count: u64, modes: Modes
         }
         report
     } else {
-        run_case(case, seed, options)
+        let reproduce = modes.command(name, seed);
+        crate::watchdog::watched(name, seed, reproduce, || run_case(case, seed, options))
     };
     if modes.strict {
         report.fail_on_warnings();
@@ -205,4 +231,32 @@ macro_rules! lab_tests {
             assert_eq!($crate::registry::NAMES, listed);
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seed_range;
+
+    #[test]
+    fn the_seeds_reach_the_top_of_the_range_and_never_past_it() {
+        assert_eq!(seed_range(1, 1), Ok(1..=1));
+        assert_eq!(seed_range(5, 3), Ok(5..=7));
+        assert_eq!(seed_range(u64::MAX, 1), Ok(u64::MAX..=u64::MAX));
+        assert_eq!(seed_range(u64::MAX - 2, 3), Ok(u64::MAX - 2..=u64::MAX));
+        assert_eq!(
+            seed_range(u64::MAX - 2, 3).map(|seeds| seeds.count()),
+            Ok(3)
+        );
+        let past = seed_range(u64::MAX - 2, 4).expect_err("one seed past 2^64 - 1");
+        assert!(past.contains("leaves no room for LAB_SEEDS=4"), "{past}");
+    }
+
+    #[test]
+    fn no_seeds_is_refused_not_run_as_one() {
+        let refusal = seed_range(1, 0).expect_err("LAB_SEEDS=0");
+        assert!(
+            refusal.starts_with("LAB_SEEDS=0 selects no seeds"),
+            "{refusal}"
+        );
+    }
 }

@@ -154,11 +154,47 @@ impl<R: RaftNode> Config<R> {
     }
 
     pub(crate) fn state(&self) -> std::cell::RefMut<'_, State<R>> {
-        self.state.borrow_mut()
+        let spinning = self
+            .executor
+            .try_borrow_mut()
+            .is_ok_and(|mut executor| executor.count_step());
+        let state = self.state.borrow_mut();
+        if spinning {
+            let at = state.sim.now();
+            drop(state);
+            crate::exec::stop_spinning_task(at);
+        }
+        state
     }
 
     pub(crate) fn try_borrow_state(&self) -> Option<std::cell::RefMut<'_, State<R>>> {
         self.state.try_borrow_mut().ok()
+    }
+
+    /// Starts (or stops) counting every live node's inputs by kind, for a livelock's message.
+    pub(crate) fn count_inputs(&self, on: bool) {
+        let mut state = self.state();
+        for server in 0..state.n {
+            if let Some(host) = state.sim.node_mut(server) {
+                host.count_inputs(on);
+            }
+        }
+    }
+
+    /// Ends the run: drops its pending tasks (which hold `Config`s), then each node, in a
+    /// [`crate::guard::node_call`] that names it if its `Drop` panics.
+    pub(crate) fn drop_nodes(&self) {
+        if let Ok(mut executor) = self.executor.try_borrow_mut() {
+            executor.clear();
+        }
+        let Some(mut state) = self.try_borrow_state() else {
+            return;
+        };
+        for i in 0..state.n {
+            crate::guard::node_call(i, crate::guard::NodeCall::Drop, || {
+                state.sim.delete_server(i);
+            });
+        }
     }
 
     pub(crate) fn executor(&self) -> &Rc<RefCell<Executor>> {
@@ -267,7 +303,10 @@ impl<R: RaftNode> Config<R> {
         if state.sim.is_alive(i) {
             log::info!(target: "tester", "crash S{i}");
         }
-        state.sim.delete_server(i);
+        // Dropping the node runs its `Drop`: a call into it like any other.
+        crate::guard::node_call(i, crate::guard::NodeCall::Drop, || {
+            state.sim.delete_server(i);
+        });
         if let Some(safety) = &mut state.safety {
             safety.on_crash(i);
         }
@@ -750,6 +789,13 @@ impl<R: RaftNode> State<R> {
     /// One applied message from server `i`. Returns a snapshot to hand back to `i` when the
     /// 2D applier takes one.
     fn apply(&mut self, i: usize, msg: ApplyMsg) -> Result<Option<(u64, Vec<u8>)>, String> {
+        let (ApplyMsg::Command { index, .. } | ApplyMsg::Snapshot { index, .. }) = msg;
+        if index == u64::MAX {
+            // No log reaches it, and the next index to apply would wrap to 0.
+            return Err(format!(
+                "server {i} applied index {index} (u64::MAX): no log reaches that index"
+            ));
+        }
         if let Some(safety) = &mut self.safety {
             safety.on_apply(i, &msg);
         }

@@ -93,6 +93,13 @@ pub trait Bug<R: RaftNode>: Sized + 'static {
         true
     }
 
+    /// `start`: `Some(answer)` answers it without `R` (which never sees the command), `None`
+    /// passes it to `R`.
+    fn answers_start(&mut self, inner: &R) -> Option<Option<(u64, u64)>> {
+        let _ = inner;
+        None
+    }
+
     /// After `R` booted or handled an input: the only moments its state changes.
     fn after_input(&mut self, inner: &R) {
         let _ = inner;
@@ -173,6 +180,9 @@ impl<R: RaftNode, B: Bug<R>> RaftNode for Broken<R, B> {
     }
 
     fn start(&mut self, ctx: &mut Context<'_, R::Request>, command: Vec<u8>) -> Option<(u64, u64)> {
+        if let Some(answer) = self.bug.answers_start(&self.inner) {
+            return answer;
+        }
         self.with_inner(ctx, |inner, ctx| inner.start(ctx, command))
     }
 

@@ -14,6 +14,13 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+/// Tester steps (each use of the run's state: a `start`, an `n_committed`, a `get_state`, …)
+/// a task may take in one poll, that is at one virtual instant without awaiting. Go's tests
+/// take a few thousand at most between two sleeps; a task past this is in a loop that lets no
+/// virtual time pass (Go's goroutine would be preempted; a task is not), and the run fails as
+/// `hang`.
+pub const MAX_TASK_STEPS: u64 = 1_000_000;
+
 /// Index of a task in the executor.
 pub(crate) type TaskId = usize;
 
@@ -27,6 +34,8 @@ pub(crate) struct Executor {
     done: Vec<bool>,
     ready: VecDeque<TaskId>,
     current: Option<TaskId>,
+    /// Steps the current task took in this poll ([`MAX_TASK_STEPS`]).
+    steps: u64,
     join_waiters: BTreeMap<TaskId, Vec<TaskId>>,
 }
 
@@ -62,6 +71,16 @@ impl Executor {
         self.done[task]
     }
 
+    /// Counts one tester step; `true` once the task being polled took more than
+    /// [`MAX_TASK_STEPS`] in this poll. Steps outside a task (the event loop's) are not counted.
+    pub(crate) fn count_step(&mut self) -> bool {
+        if self.current.is_none() {
+            return false;
+        }
+        self.steps += 1;
+        self.steps > MAX_TASK_STEPS
+    }
+
     fn wait_for(&mut self, task: TaskId, waiter: TaskId) {
         self.join_waiters.entry(task).or_default().push(waiter);
     }
@@ -94,10 +113,24 @@ fn next_ready(executor: &RefCell<Executor>) -> Option<(TaskId, Task)> {
     while let Some(id) = exec.ready.pop_front() {
         if let Some(task) = exec.tasks[id].take() {
             exec.current = Some(id);
+            exec.steps = 0;
             return Some((id, task));
         }
     }
     None
+}
+
+/// Stops the task being polled, which took more than [`MAX_TASK_STEPS`] at virtual time `at`:
+/// unwinds to [`crate::run_case`], which reports a `hang`.
+pub(crate) fn stop_spinning_task(at: labrpc::SimTime) -> ! {
+    std::panic::resume_unwind(Box::new(crate::guard::NodeFault {
+        kind: crate::failure::FailureKind::Hang,
+        message: format!(
+            "a tester task took more than {MAX_TASK_STEPS} steps (starts, state reads, checks) at \
+             {at} without waiting: a loop that lets no virtual time pass. Does `start` return an \
+             index that is already committed, or `state` an answer that never changes?"
+        ),
+    }))
 }
 
 /// The result of a spawned task, awaited by another (Go's `WaitGroup` or channel).

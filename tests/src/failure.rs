@@ -16,12 +16,15 @@ pub enum FailureKind {
     /// The implementation (or the harness) panicked. A panic inside a node names the server
     /// and the call: `S2 panicked in handle_reply (a call to S0): ...`.
     Panic,
-    /// Virtual time stopped advancing (a livelock of zero-delay events), a node's handler asked
-    /// for more effects in one input than any terminating one would, or the hunt's wall-clock
-    /// watchdog fired.
+    /// Virtual time stopped advancing (a livelock of zero-delay events, or a tester task that
+    /// never awaits), a node's handler asked for more effects in one input than any
+    /// terminating one would, or the hunt's wall-clock watchdog fired.
     Hang,
     /// The test ran past its virtual-time limit.
     TimeLimit,
+    /// The run held more pending events (messages in flight, timers) than
+    /// [`crate::MAX_PENDING_EVENTS`]: an RPC storm that would exhaust memory.
+    ResourceLimit,
     /// The implementation reached a `todo!()` or `unimplemented!()`: a part not written yet
     /// (the template's stub fails every test this way).
     NotImplemented,
@@ -39,6 +42,7 @@ impl FailureKind {
             FailureKind::Panic => "panic",
             FailureKind::Hang => "hang",
             FailureKind::TimeLimit => "time-limit",
+            FailureKind::ResourceLimit => "resource-limit",
             FailureKind::NotImplemented => "not-implemented",
             FailureKind::Warning => "warning",
         }
@@ -84,10 +88,40 @@ impl Failure {
     }
 }
 
+/// Displayed, a failure is `class at time: message`, its message [`shortened`]: a node's
+/// panic message can be megabytes, and it is printed and recorded once per failure.
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at {}: {}", self.kind, self.at, self.message)
+        write!(
+            f,
+            "{} at {}: {}",
+            self.kind,
+            self.at,
+            shortened(&self.message)
+        )
     }
+}
+
+/// Bytes of a failure message that are printed and recorded (JSONL, JUnit, tables); the
+/// whole message is in the run's log (the panic report, or `scripts/replay`).
+pub const MESSAGE_BYTES: usize = 2048;
+
+/// `message`, cut after [`MESSAGE_BYTES`] (at a character boundary) with a note of how much
+/// was cut; unchanged if it is that short.
+pub fn shortened(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MESSAGE_BYTES {
+        return message.into();
+    }
+    let cut = (0..=MESSAGE_BYTES)
+        .rev()
+        .find(|&i| message.is_char_boundary(i))
+        .unwrap_or(0);
+    format!(
+        "{} … [{} more bytes cut; the run's log has the whole message]",
+        &message[..cut],
+        message.len() - cut
+    )
+    .into()
 }
 
 impl std::error::Error for Failure {}
@@ -98,6 +132,23 @@ pub type TestResult<T = ()> = Result<T, Failure>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_message_is_cut_at_a_character_boundary_with_a_note() {
+        assert_eq!(shortened("short"), "short");
+        let long = "é".repeat(MESSAGE_BYTES); // 2 bytes each
+        let cut = shortened(&long);
+        assert!(cut.starts_with(&"é".repeat(MESSAGE_BYTES / 2)), "{cut}");
+        assert!(
+            cut.ends_with(&format!(
+                " … [{} more bytes cut; the run's log has the whole message]",
+                MESSAGE_BYTES
+            )),
+            "{cut}"
+        );
+        let failure = Failure::check(SimTime::ZERO, "x".repeat(1 << 20));
+        assert!(failure.to_string().len() < MESSAGE_BYTES + 200);
+    }
 
     #[test]
     #[allow(clippy::todo, clippy::unimplemented)] // the panics under test

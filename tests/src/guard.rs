@@ -41,6 +41,8 @@ pub enum NodeCall {
     State,
     /// `RaftNode::inspect`.
     Inspect,
+    /// The node's `Drop`, when it crashes or its run ends.
+    Drop,
 }
 
 impl fmt::Display for NodeCall {
@@ -53,6 +55,7 @@ impl fmt::Display for NodeCall {
             NodeCall::Tester(what) => f.write_str(what),
             NodeCall::State => f.write_str("state"),
             NodeCall::Inspect => f.write_str("inspect"),
+            NodeCall::Drop => f.write_str("drop"),
         }
     }
 }
@@ -85,7 +88,10 @@ pub fn flood() -> ! {
 /// Runs `f`, a call into server `server`'s node. If it panics, the unwinding continues as a
 /// [`NodeFault`] naming the server and `call`.
 pub fn node_call<T>(server: usize, call: NodeCall, f: impl FnOnce() -> T) -> T {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    let previous = crate::watchdog::enter(server, call);
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    crate::watchdog::leave(previous);
+    match outcome {
         Ok(value) => value,
         Err(payload) if payload.is::<NodeFault>() => resume_unwind(payload),
         Err(payload) if payload.is::<Flood>() => resume_unwind(Box::new(NodeFault {

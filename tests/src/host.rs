@@ -35,6 +35,9 @@ pub struct RaftHost<R: RaftNode> {
     outbox: Outbox,
     /// What the node did since the safety checker last looked.
     effects: Effects,
+    /// While a livelock is being diagnosed: how many of each input the node handled
+    /// ([`RaftHost::count_inputs`]).
+    inputs: Option<BTreeMap<String, u64>>,
 }
 
 impl<R: RaftNode> RaftHost<R> {
@@ -73,6 +76,26 @@ impl<R: RaftNode> RaftHost<R> {
             timers,
             outbox,
             effects,
+            inputs: None,
+        }
+    }
+
+    /// From now on (`on`), counts each input the node handles by kind
+    /// (`handle_request(AppendEntries)`), for naming what loops in a livelock; or stops. Off by
+    /// default: it formats each message's name.
+    pub fn count_inputs(&mut self, on: bool) {
+        self.inputs = on.then(BTreeMap::new);
+    }
+
+    /// The inputs counted since [`RaftHost::count_inputs`], by kind.
+    pub fn counted_inputs(&self) -> Option<&BTreeMap<String, u64>> {
+        self.inputs.as_ref()
+    }
+
+    /// Counts one input of kind `kind()`, if counting.
+    fn count(&mut self, kind: impl FnOnce() -> String) {
+        if let Some(inputs) = &mut self.inputs {
+            *inputs.entry(kind()).or_default() += 1;
         }
     }
 
@@ -134,14 +157,19 @@ impl<R: RaftNode> RaftHost<R> {
 impl<R: RaftNode> Node for RaftHost<R> {
     fn on_request(&mut self, io: &mut NodeIo<'_>, args: &[u8]) -> Option<Vec<u8>> {
         let me = self.me;
+        let counting = self.inputs.is_some();
         let (raft, mut host) = self.split(io);
-        let reply = node_call(me, NodeCall::Request, || {
+        let (reply, kind) = node_call(me, NodeCall::Request, || {
             let request = labgob::decode::<R::Request>(args)
                 .unwrap_or_else(|error| panic!("{}", undecodable("request", &error)));
+            let kind = counting.then(|| format!("handle_request({})", message_kind(&request)));
             let reply = raft.handle_request(&mut Context::new(&mut host), request);
             // An encode error is the node's own type's: its fault too.
-            encode_or_panic(&reply)
+            (encode_or_panic(me, "a reply", &reply), kind)
         });
+        if let Some(kind) = kind {
+            self.count(|| kind);
+        }
         self.effects.replied = true;
         Some(reply)
     }
@@ -152,8 +180,11 @@ impl<R: RaftNode> Node for RaftHost<R> {
             .remove(&call)
             .expect("an outcome for an unknown call");
         let me = self.me;
+        let counting = self.inputs.is_some();
         let (raft, mut host) = self.split(io);
-        node_call(me, NodeCall::Reply(peer), || {
+        let kind = node_call(me, NodeCall::Reply(peer), || {
+            let kind =
+                counting.then(|| format!("handle_reply({} to S{peer})", message_kind(&request)));
             // The reply type is the node's own: a reply that its own decoder rejects is its
             // fault (Go's labrpc: `log.Fatalf("ClientEnd.Call(): decode reply")`).
             let reply = reply.map(|bytes| {
@@ -161,17 +192,56 @@ impl<R: RaftNode> Node for RaftHost<R> {
                     .unwrap_or_else(|error| panic!("{}", undecodable("reply", &error)))
             });
             raft.handle_reply(&mut Context::new(&mut host), peer, request, reply);
+            kind
         });
+        if let Some(kind) = kind {
+            self.count(|| kind);
+        }
     }
 
     fn on_timer(&mut self, io: &mut NodeIo<'_>, timer: labrpc::TimerId) {
         let timer = TimerId(timer.0);
         self.timers.remove(&timer);
+        self.count(|| "handle_timer".to_owned());
         let me = self.me;
         let (raft, mut host) = self.split(io);
         node_call(me, NodeCall::Timer, || {
             raft.handle_timer(&mut Context::new(&mut host), timer);
         });
+    }
+}
+
+/// The name a message's `Debug` text starts with (`AppendEntries` for an enum variant or a
+/// struct of that name), formatting no more than its first 64 bytes.
+pub fn message_kind(message: &impl std::fmt::Debug) -> String {
+    /// Keeps the first 64 bytes written, then fails the formatting.
+    struct Prefix(String);
+    impl std::fmt::Write for Prefix {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let room = 64 - self.0.len();
+            let cut = (0..=room.min(s.len()))
+                .rev()
+                .find(|&i| s.is_char_boundary(i))
+                .unwrap_or(0);
+            self.0.push_str(&s[..cut]);
+            if cut < s.len() {
+                Err(std::fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let mut prefix = Prefix(String::new());
+    let _ = std::fmt::Write::write_fmt(&mut prefix, format_args!("{message:?}"));
+    let name: String = prefix
+        .0
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+        .collect();
+    if name.is_empty() {
+        "a message".to_owned()
+    } else {
+        name
     }
 }
 
@@ -185,9 +255,25 @@ fn undecodable(what: &str, error: &labgob::Error) -> String {
     )
 }
 
-/// Go's `labrpc` panics on an encode error (2021+); so do we, naming the type.
-fn encode_or_panic<T: raft::Message>(value: &T) -> Vec<u8> {
-    labgob::encode_checked(value).unwrap_or_else(|error| panic!("{error}"))
+/// Go's `labrpc` panics on an encode error (2021+); so do we, naming the type. A message
+/// over labgob's [`labgob::DECODE_LIMIT_BYTES`] could reach no one: the node sending it
+/// (`what`: `a request to S2`, `a reply`) is stopped there, rather than the message being lost
+/// or failing the receiver. With [`labgob::checks_enabled`], every message is checked to
+/// decode back to itself, as [`labgob::encode_checked`] does.
+fn encode_or_panic<T: raft::Message>(me: usize, what: &str, value: &T) -> Vec<u8> {
+    let bytes = labgob::encode(value).unwrap_or_else(|error| panic!("{error}"));
+    if bytes.len() > labgob::DECODE_LIMIT_BYTES {
+        panic!(
+            "S{me} sent {what} of {} bytes, over labgob's decode limit of {} bytes (32 MiB): no \
+             server could decode it. Send fewer log entries per message",
+            bytes.len(),
+            labgob::DECODE_LIMIT_BYTES
+        );
+    }
+    if labgob::checks_enabled() {
+        labgob::check_round_trip(value).unwrap_or_else(|error| panic!("{error}"));
+    }
+    bytes
 }
 
 /// The [`raft::Host`] of a node while it handles one input.
@@ -235,7 +321,8 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
                 self.peers.len()
             )
         };
-        let call = self.io.call(end, encode_or_panic(&request));
+        let what = format!("a request to S{peer}");
+        let call = self.io.call(end, encode_or_panic(self.me, &what, &request));
         self.pending.insert(call, (peer, request));
         self.effects.calls += 1;
     }
@@ -339,6 +426,23 @@ mod tests {
     use labrpc::Sim;
 
     use super::*;
+
+    #[test]
+    fn a_message_kind_is_the_start_of_its_debug_text_and_costs_64_bytes_at_most() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        enum Rpc {
+            AppendEntries { entries: Vec<u64> },
+            Vote(u64),
+        }
+        let huge = Rpc::AppendEntries {
+            entries: vec![7; 1 << 20],
+        };
+        assert_eq!(message_kind(&huge), "AppendEntries");
+        assert_eq!(message_kind(&Rpc::Vote(3)), "Vote");
+        assert_eq!(message_kind(&42u64), "42");
+        assert_eq!(message_kind(&"x"), "a message");
+    }
     use crate::FailureKind;
     use crate::guard::NodeFault;
 
@@ -365,6 +469,77 @@ mod tests {
         fn inspect(&self) -> RaftView {
             RaftView::default()
         }
+    }
+
+    /// Sends, at boot, a request of `BULK` bytes to itself when booted as server 0, and
+    /// replies to any request with `BULK` bytes.
+    struct Bulky;
+
+    /// Just over labgob's decode limit.
+    const BULK: usize = labgob::DECODE_LIMIT_BYTES + 1;
+
+    impl RaftNode for Bulky {
+        type Request = Vec<u8>;
+        type Reply = Vec<u8>;
+        fn new(ctx: &mut Context<'_, Vec<u8>>, init: Init) -> Self {
+            if init.peer_count == 1 {
+                ctx.call(0, vec![1; BULK]);
+            }
+            Bulky
+        }
+        fn handle_request(&mut self, _ctx: &mut Context<'_, Vec<u8>>, _: Vec<u8>) -> Vec<u8> {
+            vec![2; BULK]
+        }
+        fn handle_reply(
+            &mut self,
+            _: &mut Context<'_, Vec<u8>>,
+            _: usize,
+            _: Vec<u8>,
+            _: Option<Vec<u8>>,
+        ) {
+        }
+        fn handle_timer(&mut self, _ctx: &mut Context<'_, Vec<u8>>, _timer: TimerId) {}
+        fn start(&mut self, _ctx: &mut Context<'_, Vec<u8>>, _c: Vec<u8>) -> Option<(u64, u64)> {
+            None
+        }
+        fn state(&self) -> (u64, bool) {
+            (0, false)
+        }
+        fn inspect(&self) -> RaftView {
+            RaftView::default()
+        }
+    }
+
+    /// The node's fault that `run` unwinds with.
+    fn fault_of(run: impl FnOnce()) -> NodeFault {
+        let payload = catch_unwind(AssertUnwindSafe(run)).expect_err("the node is stopped");
+        *payload.downcast::<NodeFault>().expect("a node's fault")
+    }
+
+    #[test]
+    fn a_request_or_reply_over_the_decode_limit_is_refused_at_its_sender() {
+        let encoded = labgob::encode(&vec![0u8; BULK]).expect("encodes").len();
+        let limit = labgob::DECODE_LIMIT_BYTES;
+        let over = format!("{encoded} bytes, over labgob's decode limit of {limit} bytes");
+        // A request: server 0, given one peer (itself), calls it at boot.
+        let mut sim: Sim<RaftHost<Bulky>> = Sim::new(1);
+        let end = sim.make_end();
+        let fault = fault_of(|| {
+            sim.add_server(0, |io| RaftHost::boot(io, vec![end], Outbox::default()));
+        });
+        assert_eq!(fault.kind, FailureKind::Panic);
+        let request = format!("S0 panicked in new: S0 sent a request to S0 of {over}");
+        assert!(fault.message.starts_with(&request), "{}", fault.message);
+        // A reply: server 0, with no peers, answers a small request.
+        let mut sim: Sim<RaftHost<Bulky>> = Sim::new(1);
+        sim.add_server(0, |io| RaftHost::boot(io, Vec::new(), Outbox::default()));
+        let end = sim.make_end();
+        sim.connect(end, 0);
+        sim.enable(end, true);
+        sim.call(end, labgob::encode(&vec![3u8]).expect("encodes"));
+        let fault = fault_of(|| while sim.step().is_some() {});
+        let reply = format!("S0 panicked in handle_request: S0 sent a reply of {over}");
+        assert!(fault.message.starts_with(&reply), "{}", fault.message);
     }
 
     #[test]

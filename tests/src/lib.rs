@@ -49,16 +49,17 @@ pub mod safety;
 pub mod suites;
 pub mod trace;
 pub mod warnings;
+pub mod watchdog;
 
 pub use cargo_test::{DEFAULT_SEED, cargo_test, env_u64};
 pub use config::{
     Config, RAFT_ELECTION_TIMEOUT_MS, SNAPSHOT_INTERVAL, Sleep, Stats, TEST_TIME_LIMIT_MS,
 };
-pub use exec::JoinHandle;
-pub use failure::{Failure, FailureKind, TestResult};
+pub use exec::{JoinHandle, MAX_TASK_STEPS};
+pub use failure::{Failure, FailureKind, MESSAGE_BYTES, TestResult, shortened};
 pub use host::{Outbox, RaftHost};
 pub use registry::{Part, TestCase};
 pub use run::{
-    LIVELOCK_EVENTS, RunOptions, RunReport, VIRTUAL_TIME_LIMIT_MS, panic_message, replay_command,
-    run_case,
+    LIVELOCK_EVENTS, LIVELOCK_SAMPLE_EVENTS, MAX_PENDING_EVENTS, RunOptions, RunReport,
+    VIRTUAL_TIME_LIMIT_MS, panic_message, replay_command, run_case,
 };

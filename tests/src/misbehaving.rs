@@ -12,10 +12,16 @@
 //! | [`TimesOutNever`]      | sets a `u64::MAX` timer, draws from `0..=u64::MAX` | passes             |
 //! | [`CancelsTimerZero`]   | cancels `TimerId(0)`, which another node set   | passes, as if it had not |
 //! | [`ArmsTimersForever`]  | a timer handler that sets timers in an endless loop | `hang`: `... more than 100000 effects ... in one handle_timer` |
+//! | [`AppliesSnapshotAtMax`] | applies a snapshot at index `u64::MAX`      | `failed-check`: `apply error: server 0 applied index 18446744073709551615 (u64::MAX): ...` |
+//! | [`StartsAtOne`]        | a leader's `start` says index 1 once it is committed, appending nothing | `failed-check` (`one(...) failed to reach agreement`), not a tester task spinning for ever |
+//! | [`RearmsAtOnce`]       | server 0 re-arms a 0 ms timer from its handler, for ever | `hang`: `... livelock ...: S0 handle_timer ×1000` |
+//! | [`PanicsOnDrop`]       | server 0's `Drop` panics, once it has handled a timer | `panic`: `S0 panicked in drop: ...`, at its crash or the end of the run |
+//! | [`LoopsForever`]       | server 0 loops for ever in a timer handler, asking for nothing | `cargo test`'s watchdog stops the binary: `hang`, the node, the call, the reproduce line |
+//! | [`PilesUpTimers`]      | server 0 sets 1,000 far-off timers every virtual ms | `resource-limit`: `200001 events pending at once ...` |
 //!
 //! `reference/tests/misbehaving.rs` runs each over the reference Raft. Never use these as a Raft.
 
-use raft::{Context, Init, RaftNode, TimerId};
+use raft::{ApplyMsg, Context, Init, RaftNode, TimerId};
 
 use crate::controls::{Broken, Bug};
 
@@ -144,5 +150,176 @@ impl<R: RaftNode> Bug<R> for ArmsTimersForeverBug {
             ctx.set_timer(1);
         }
         true
+    }
+}
+
+/// **Misbehaving**: `R`, whose server 0 also applies a snapshot at index `u64::MAX` on its
+/// first timer after [`LOOP_FROM_MS`] (an index that a wrapped subtraction produced, say). The
+/// next index to apply would wrap to 0: the tester must refuse it.
+pub type AppliesSnapshotAtMax<R> = Broken<R, AppliesSnapshotAtMaxBug>;
+
+/// The bug of [`AppliesSnapshotAtMax`].
+pub struct AppliesSnapshotAtMaxBug {
+    me: usize,
+    applied: bool,
+}
+
+impl<R: RaftNode> Bug<R> for AppliesSnapshotAtMaxBug {
+    fn new(init: &Init) -> Self {
+        AppliesSnapshotAtMaxBug {
+            me: init.me,
+            applied: false,
+        }
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, _: TimerId) -> bool {
+        if self.me == 0 && !self.applied && ctx.now_ms() >= LOOP_FROM_MS {
+            self.applied = true;
+            // What the 2D tester's snapshot of that index would hold: the index, no commands.
+            let data = labgob::encode(&(u64::MAX, Vec::<Option<Vec<u8>>>::new()))
+                .expect("a small snapshot encodes");
+            ctx.apply(ApplyMsg::Snapshot {
+                term: 1,
+                index: u64::MAX,
+                data,
+            });
+        }
+        true
+    }
+}
+
+/// **Misbehaving**: `R`, whose `start` on a leader answers index 1 once anything is
+/// committed, without appending the command (a student's `return 1, term, true`). 2C's churn
+/// clients used to loop on it at one virtual instant for ever.
+pub type StartsAtOne<R> = Broken<R, StartsAtOneBug>;
+
+/// The bug of [`StartsAtOne`].
+pub struct StartsAtOneBug;
+
+impl<R: RaftNode> Bug<R> for StartsAtOneBug {
+    fn new(_init: &Init) -> Self {
+        StartsAtOneBug
+    }
+
+    fn answers_start(&mut self, inner: &R) -> Option<Option<(u64, u64)>> {
+        let (term, leads) = inner.state();
+        (leads && inner.inspect().commit_index >= 1).then_some(Some((1, term)))
+    }
+}
+
+/// **Misbehaving**: `R`, whose server 0, from virtual second 1, sets a 0 ms timer whose
+/// handler sets another: virtual time never passes again, though each input ends.
+pub type RearmsAtOnce<R> = Broken<R, RearmsAtOnceBug>;
+
+/// The bug of [`RearmsAtOnce`].
+pub struct RearmsAtOnceBug {
+    me: usize,
+    timer: Option<TimerId>,
+}
+
+impl<R: RaftNode> Bug<R> for RearmsAtOnceBug {
+    fn new(init: &Init) -> Self {
+        RearmsAtOnceBug {
+            me: init.me,
+            timer: None,
+        }
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
+        let mine = self.timer == Some(timer);
+        if mine || (self.me == 0 && self.timer.is_none() && ctx.now_ms() >= LOOP_FROM_MS) {
+            self.timer = Some(ctx.set_timer(0));
+        }
+        !mine
+    }
+}
+
+/// What [`PanicsOnDrop`] panics with.
+pub const DROP_PANIC: &str = "deliberate: a Drop that unwraps a closed channel";
+
+/// **Misbehaving**: `R`, whose server 0 panics when it is dropped (at a crash, or when the run
+/// ends), once it has handled a timer: shadow boots of the safety checks, which handle
+/// nothing, drop cleanly.
+pub type PanicsOnDrop<R> = Broken<R, PanicsOnDropBug>;
+
+/// The bug of [`PanicsOnDrop`].
+pub struct PanicsOnDropBug {
+    me: usize,
+    timers: u64,
+}
+
+impl<R: RaftNode> Bug<R> for PanicsOnDropBug {
+    fn new(init: &Init) -> Self {
+        PanicsOnDropBug {
+            me: init.me,
+            timers: 0,
+        }
+    }
+
+    fn passes_timer(&mut self, _: &R, _: &mut Context<'_, R::Request>, _: TimerId) -> bool {
+        self.timers += 1;
+        true
+    }
+}
+
+impl Drop for PanicsOnDropBug {
+    fn drop(&mut self) {
+        if self.me == 0 && self.timers > 0 && !std::thread::panicking() {
+            panic!("{DROP_PANIC}");
+        }
+    }
+}
+
+/// **Misbehaving**: `R`, whose server 0 loops for ever in its first timer handler after
+/// [`LOOP_FROM_MS`], asking for nothing (a backtracking loop with a misplaced `i -= 1`). Only
+/// a wall-clock watchdog can stop it.
+pub type LoopsForever<R> = Broken<R, LoopsForeverBug>;
+
+/// The bug of [`LoopsForever`].
+pub struct LoopsForeverBug {
+    me: usize,
+}
+
+impl<R: RaftNode> Bug<R> for LoopsForeverBug {
+    fn new(init: &Init) -> Self {
+        LoopsForeverBug { me: init.me }
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, _: TimerId) -> bool {
+        while self.me == 0 && ctx.now_ms() >= LOOP_FROM_MS {
+            std::hint::spin_loop();
+        }
+        true
+    }
+}
+
+/// **Misbehaving**: `R`, whose server 0, from [`LOOP_FROM_MS`], sets 1,000 timers a million
+/// seconds away every virtual millisecond (from a 1 ms timer of its own): pending events grow
+/// without bound, as in an RPC storm, though each input ends and time passes.
+pub type PilesUpTimers<R> = Broken<R, PilesUpTimersBug>;
+
+/// The bug of [`PilesUpTimers`].
+pub struct PilesUpTimersBug {
+    me: usize,
+    tick: Option<TimerId>,
+}
+
+impl<R: RaftNode> Bug<R> for PilesUpTimersBug {
+    fn new(init: &Init) -> Self {
+        PilesUpTimersBug {
+            me: init.me,
+            tick: None,
+        }
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
+        let mine = self.tick == Some(timer);
+        if mine || (self.me == 0 && self.tick.is_none() && ctx.now_ms() >= LOOP_FROM_MS) {
+            self.tick = Some(ctx.set_timer(1));
+            for _ in 0..1000 {
+                ctx.set_timer(1_000_000_000);
+            }
+        }
+        !mine
     }
 }

@@ -271,6 +271,8 @@ async fn churn_client<R: RaftNode>(
 ) -> TestResult<Vec<u64>> {
     let servers = cfg.n();
     let mut values = Vec::new();
+    // The index of the last round that found its index committed without sleeping.
+    let mut unslept: Option<u64> = None;
     while !stop.get() {
         let x = cfg.rand_int();
         let mut index = None;
@@ -280,28 +282,54 @@ async fn churn_client<R: RaftNode>(
                 index = Some(index1);
             }
         }
-        if let Some(index) = index {
-            // maybe leader will commit our value, maybe not. but don't wait forever.
-            for to in [10, 20, 50, 100, 200] {
-                let (nd, cmd) = cfg.n_committed(index)?;
-                if nd > 0 {
-                    match cmd.as_deref().and_then(command_int) {
-                        Some(xx) => {
-                            if xx == x {
-                                values.push(x);
-                            }
-                        }
-                        None => return Err(cfg.failure("wrong command type")),
-                    }
-                    break;
-                }
-                cfg.sleep_ms(to).await;
-            }
-        } else {
+        let Some(index) = index else {
             cfg.sleep_ms(79 + me * 17).await;
+            unslept = None;
+            continue;
+        };
+        if await_commit(&cfg, index, x, &mut values).await? {
+            unslept = None;
+        } else if unslept.is_some_and(|last| index <= last) {
+            // `start` gave no newer index than last round, and it is committed already: a
+            // correct Raft appends, so its indexes grow. Go's goroutine would spin until the
+            // test sets `stop` (in real time); here no virtual time would ever pass, so wait as
+            // Go's first wait does.
+            cfg.sleep_ms(10).await;
+            unslept = None;
+        } else {
+            unslept = Some(index);
         }
     }
     Ok(values)
+}
+
+/// One churn client's wait for its command `x` at `index` ("maybe leader will commit our
+/// value, maybe not. but don't wait forever."): records `x` in `values` if it was committed
+/// there. Returns whether it slept (`false`: `index` was committed already).
+async fn await_commit<R: RaftNode>(
+    cfg: &Config<R>,
+    index: u64,
+    x: u64,
+    values: &mut Vec<u64>,
+) -> TestResult<bool> {
+    let mut slept = false;
+    for to in [10, 20, 50, 100, 200] {
+        let (nd, cmd) = cfg.n_committed(index)?;
+        if nd > 0 {
+            match cmd.as_deref().and_then(command_int) {
+                Some(xx) => {
+                    if xx == x {
+                        values.push(x);
+                    }
+                }
+                None => return Err(cfg.failure("wrong command type")),
+            }
+            break;
+        }
+        cfg.sleep_ms(to).await;
+        slept = true;
+    }
+    Ok(slept)
 }
 
 /// Go's `internalChurn(t, unreliable)`: three clients submit commands while servers are
