@@ -15,6 +15,31 @@
 //!   check (per illegal partition: operations, longest linearizable prefixes, what could not
 //!   go next), and [`visualize::write_html`], a self-contained page drawing it.
 //!
+//! ```
+//! use linearizability::visualize::{explain, visualization_path, write_html};
+//! use linearizability::{DEFAULT_STEPS_PER_PARTITION, KvInput, KvModel, KvOutput, Operation};
+//! use linearizability::{Verdict, check};
+//!
+//! let op = |client_id, input, value: &str, call_us, return_us| Operation {
+//!     client_id,
+//!     input,
+//!     call_us,
+//!     output: KvOutput { value: value.to_owned() },
+//!     return_us,
+//! };
+//! let history = [
+//!     op(0, KvInput::Put { key: "k".into(), value: "a".into() }, "", 0, 10),
+//!     op(1, KvInput::Get { key: "k".into() }, "", 20, 30), // stale: the Put completed
+//! ];
+//! let report = check(&KvModel, &history, DEFAULT_STEPS_PER_PARTITION);
+//! assert_eq!(report.verdict, Verdict::Illegal);
+//! let page = explain(&KvModel, &history, &report, "example (seed 1)");
+//! let path = visualization_path("example", 1);
+//! write_html(&page, &path)?;
+//! println!("info: wrote history visualization to {}", path.display());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
 //! **Invariant:** no wall clock, no threads, no hash-order iteration: the same history and
 //! budget give the same verdict and step counts on every machine.
 
