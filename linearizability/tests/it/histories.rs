@@ -361,3 +361,41 @@ fn an_illegal_history_explains_itself_in_a_self_contained_page() {
     write_html(&page, &path).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 }
+
+#[test]
+fn an_operation_illegal_from_the_start_has_an_empty_prefix() {
+    let history = [get(0, "k", "ghost", 0, 10)];
+    let report = check(&KvModel, &history, DEFAULT_STEPS_PER_PARTITION);
+    let page = explain(&KvModel, &history, &report, "ghost");
+    let key = &page.partitions[0];
+    assert!(key.prefixes.is_empty());
+    let stuck = key.stuck.as_ref().unwrap();
+    assert_eq!((stuck.state.as_str(), stuck.earliest_return), ("", 0));
+    assert_eq!(stuck.candidates.len(), 1);
+    assert!(!stuck.candidates[0].legal);
+}
+
+#[test]
+fn equally_long_prefixes_are_all_kept() {
+    // Both orders of the concurrent appends linearize; the read fits neither.
+    let history = [
+        append(0, "k", "x", 0, 100),
+        append(1, "k", "y", 0, 100),
+        get(2, "k", "xyz", 110, 120),
+    ];
+    let report = check(&KvModel, &history, DEFAULT_STEPS_PER_PARTITION);
+    assert_eq!(report.verdict, Verdict::Illegal);
+    let page = explain(&KvModel, &history, &report, "two orders");
+    let orders: Vec<Vec<usize>> = page.partitions[0]
+        .prefixes
+        .iter()
+        .map(|prefix| prefix.iter().map(|step| step.operation).collect())
+        .collect();
+    assert_eq!(orders, vec![vec![0, 1], vec![1, 0]]);
+    let states: Vec<&str> = page.partitions[0]
+        .prefixes
+        .iter()
+        .map(|prefix| prefix[1].state_after.as_str())
+        .collect();
+    assert_eq!(states, ["xy", "yx"]);
+}
