@@ -20,7 +20,8 @@ use crate::model::{Model, Operation, Partition};
 /// about one per operation on the own-key workloads (README, benchmark).
 pub const DEFAULT_STEPS_PER_PARTITION: u64 = 2_000_000;
 
-/// The outcome of a check.
+/// The outcome of a check. Ordered `Ok < Unknown < Illegal`: a history's verdict is the
+/// greatest of its partitions'.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
     /// A linearization exists.

@@ -13,10 +13,11 @@
 //!   over shared append-only [`Value`]s.
 //! - `visualize.rs` (+ `visualize.html`): [`visualize::explain`], the data of a failing
 //!   check (per illegal partition: operations, longest linearizable prefixes, what could not
-//!   go next), and [`visualize::write_html`], a self-contained page drawing it.
+//!   go next), and [`visualize::write_html`], a self-contained page drawing it;
+//!   [`visualize::write_for_test`] does both at the test-and-seed path and returns it.
 //!
 //! ```
-//! use linearizability::visualize::{explain, visualization_path, write_html};
+//! use linearizability::visualize::write_for_test;
 //! use linearizability::{DEFAULT_STEPS_PER_PARTITION, KvInput, KvModel, KvOutput, Operation};
 //! use linearizability::{Verdict, check};
 //!
@@ -33,10 +34,9 @@
 //! ];
 //! let report = check(&KvModel, &history, DEFAULT_STEPS_PER_PARTITION);
 //! assert_eq!(report.verdict, Verdict::Illegal);
-//! let page = explain(&KvModel, &history, &report, "example (seed 1)");
-//! let path = visualization_path("example", 1);
-//! write_html(&page, &path)?;
+//! let path = write_for_test(&KvModel, &history, &report, "doc_example", 1)?;
 //! println!("info: wrote history visualization to {}", path.display());
+//! assert!(path.ends_with("raft-dst/doc_example-seed1.html"));
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!

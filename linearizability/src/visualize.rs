@@ -240,6 +240,22 @@ pub fn write_html(visualization: &Visualization, path: &Path) -> io::Result<()> 
     std::fs::write(path, html(visualization))
 }
 
+/// What the Lab 3 driver does on `Illegal`: explains `report` (a check of `history` against
+/// `model`) and writes the page to [`visualization_path`]`(test, seed)`; returns the path, for
+/// `info: wrote history visualization to <path>`.
+pub fn write_for_test<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    report: &CheckReport,
+    test: &str,
+    seed: u64,
+) -> io::Result<PathBuf> {
+    let path = visualization_path(test, seed);
+    let title = format!("{test} (seed {seed}): history is not linearizable");
+    write_html(&explain(model, history, report, &title), &path)?;
+    Ok(path)
+}
+
 /// Where the page for `test` at `seed` goes: `<temp dir>/raft-dst/<test>-seed<seed>.html`,
 /// the same path on every replay, so a replay overwrites it.
 pub fn visualization_path(test: &str, seed: u64) -> PathBuf {
