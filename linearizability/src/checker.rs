@@ -15,9 +15,9 @@ use crate::model::{Model, Operation, Partition};
 /// The search steps one partition may take before its check gives up as
 /// [`Verdict::Unknown`]: Go's 1 s wall-clock timeout made a count (spec §5.7). About half a
 /// second of one core on the CI machine at the benchmark's 3–4 million steps per second, and
-/// at most about 150 MB of cache (80 MB measured at 1.1 million steps). The Lab 3 suites'
-/// histories need far fewer: at most about 90,000 steps for 15 clients on 15 random keys,
-/// about one per operation on the own-key workloads (README, benchmark).
+/// about 200 MB of memory at most (196 MB peak measured on partitions that used it all).
+/// The Lab 3 suites' histories need far fewer: at most about 90,000 steps for 15 clients on
+/// 15 random keys, about one per operation on the own-key workloads (README, benchmark).
 pub const DEFAULT_STEPS_PER_PARTITION: u64 = 2_000_000;
 
 /// The outcome of a check. Ordered `Ok < Unknown < Illegal`: a history's verdict is the
