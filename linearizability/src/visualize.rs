@@ -292,6 +292,22 @@ mod tests {
     }
 
     #[test]
+    fn the_embedded_json_reads_back_as_the_data() {
+        let visualization = Visualization {
+            title: "</script><!-- & \u{2028} \"quoted\"".to_owned(),
+            verdict: "Illegal".to_owned(),
+            steps_per_partition: 7,
+            partitions: Vec::new(),
+        };
+        let page = html(&visualization);
+        let start = page.find(r#"id="data">"#).unwrap() + r#"id="data">"#.len();
+        let end = start + page[start..].find("</script>").unwrap();
+        let embedded: serde_json::Value = serde_json::from_str(&page[start..end]).unwrap();
+        assert_eq!(embedded, serde_json::to_value(&visualization).unwrap());
+        assert!(!page[start..end].contains('<'));
+    }
+
+    #[test]
     fn paths_are_deterministic_and_tame() {
         let path = visualization_path("a/b c", 7);
         assert!(path.ends_with("raft-dst/a-b-c-seed7.html"));
