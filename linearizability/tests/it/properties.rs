@@ -3,6 +3,7 @@
 //!   is stretched around its linearization point so that operations overlap or touch;
 //! - a stale read injected into such a history is reported `Illegal`;
 //! - checking per key gives the verdict of checking the whole history as one partition;
+//! - the order of partitions changes no partition's verdict or step count, budget or not;
 //! - on small histories the verdict is that of a brute-force search over all orders.
 
 use std::collections::BTreeMap;
@@ -130,6 +131,37 @@ impl Model for WholeKv {
 
     fn describe_state(&self, state: &Self::State) -> String {
         format!("{state:?}")
+    }
+}
+
+/// The key/value model with its partitions in reverse key order.
+struct ReversedKv;
+
+impl Model for ReversedKv {
+    type Input = KvInput;
+    type Output = KvOutput;
+    type State = Value;
+
+    fn init(&self) -> Value {
+        KvModel.init()
+    }
+
+    fn step(&self, state: &Value, input: &KvInput, output: &KvOutput) -> Option<Value> {
+        KvModel.step(state, input, output)
+    }
+
+    fn partition(&self, history: &[KvOperation]) -> Vec<linearizability::Partition> {
+        let mut partitions = KvModel.partition(history);
+        partitions.reverse();
+        partitions
+    }
+
+    fn describe_operation(&self, input: &KvInput, output: &KvOutput) -> String {
+        KvModel.describe_operation(input, output)
+    }
+
+    fn describe_state(&self, state: &Value) -> String {
+        KvModel.describe_state(state)
     }
 }
 
@@ -275,6 +307,19 @@ proptest! {
         let by_key = verdict(&KvModel, &history);
         prop_assert_ne!(by_key, Verdict::Unknown);
         prop_assert_eq!(by_key, verdict(&WholeKv, &history));
+    }
+
+    #[test]
+    fn partition_order_changes_no_verdict_and_no_step_count(
+        plan in planned(3 * SPACING_US, 30),
+        budget in 1..200u64,
+    ) {
+        // A small budget, so that some partitions run out: Unknown must not depend on order.
+        let history = execute(&plan, &BTreeMap::new());
+        let forward = check(&KvModel, &history, budget);
+        let mut backward = check(&ReversedKv, &history, budget);
+        backward.partitions.reverse();
+        prop_assert_eq!(forward, backward);
     }
 
     #[test]
