@@ -1,5 +1,6 @@
-//! The in-flight flaws bite when a late reply arrives, and only then: each test delivers a
-//! reply after its sender moved on, to the reference and to the flawed node.
+//! The in-flight flaws bite when a late message arrives, and only then: each test delivers a
+//! reply (to a follower, a request) after its sender moved on, to the reference and to the
+//! flawed node.
 
 use super::*;
 use crate::flaws::{self, Flawed};
@@ -273,4 +274,38 @@ fn late_heartbeat<N: RaftNode<Request = Request, Reply = Reply>>() -> u64 {
 fn a_late_heartbeat_moves_only_the_flawed_commit_index_back() {
     assert_eq!(late_heartbeat::<Reference>(), 3);
     assert_eq!(late_heartbeat::<Flawed<flaws::CommitGoesBack>>(), 1);
+}
+
+/// A leader sends entry 1 and then a heartbeat (both at `prevLogIndex` 0) to peer 1; the
+/// entry's success arrives first, the heartbeat's after it: returns its match index for peer 1.
+fn success_then_stale_heartbeat<N: RaftNode<Request = Request, Reply = Reply>>(
+    match_of: impl Fn(&N) -> u64,
+) -> u64 {
+    let (mut node, mut host) = generic_leader::<N>();
+    node.start(&mut host.context(), vec![1]);
+    host.fire_timer(&mut node).expect("replicate now");
+    let (peer, entries) = host.take_calls().remove(0);
+    host.fire_timer(&mut node).expect("heartbeat");
+    let (_, heartbeat) = host.take_calls().remove(0);
+    assert_eq!(appends(vec![(peer, heartbeat.clone())]), vec![(1, 0, 0)]);
+    node.handle_reply(&mut host.context(), peer, entries, success());
+    node.handle_reply(&mut host.context(), peer, heartbeat, success());
+    match_of(&node)
+}
+
+#[test]
+fn a_stale_success_moves_only_the_flawed_match_index_back() {
+    let match_of = |role: &Role| match role {
+        Role::Leader(leader) => leader.match_index[1],
+        _ => panic!("not leading"),
+    };
+    assert_eq!(
+        success_then_stale_heartbeat::<Reference>(|n| match_of(&n.role)),
+        1
+    );
+    type Flawed3 = Flawed<flaws::StaleSuccessRewinds>;
+    assert_eq!(
+        success_then_stale_heartbeat::<Flawed3>(|n| match_of(&n.inner.role)),
+        0
+    );
 }
