@@ -20,18 +20,26 @@
 //! | [`AppliesUncommitted`] | entries are applied as soon as they are in the log | Apply order |
 //! | [`TruncatesOnEveryAppend`] | AppendEntries truncates after `prevLogIndex` even when entries match | No stale truncation |
 //! | [`PersistsBeforeVoting`] | the state is saved, then the vote is recorded and replied | Persist before reply |
-//! | [`CountsStaleVotes`] | a vote reply from an earlier term is counted by a candidate | Election Safety (in flight) |
-//! | [`TakesStaleAppendReplies`] | an AppendEntries reply from an earlier term is applied by a leader | Log Matching, Leader Completeness (in flight) |
-//! | [`StaleSuccessRewinds`] | an AppendEntries success sets `matchIndex`/`nextIndex` from its request, even back | nothing (in flight; see below) |
+//! | [`CountsStaleVotes`] | a vote reply from an earlier term is counted by a candidate | nothing on seeds 1–50 (in flight) |
+//! | [`TakesStaleAppendReplies`] | an AppendEntries reply from an earlier term is applied by a leader | nothing on seeds 1–50 (in flight) |
+//! | [`StaleSuccessRewinds`] | an AppendEntries success sets `matchIndex`/`nextIndex` from its request, even back | nothing, by design (in flight) |
+//! | [`MatchesOwnLog`] | an AppendEntries success sets `matchIndex` from the leader's log at reply time | Go's agreement, or a livelock (in flight) |
+//! | [`SnapshotMatchesOwnSnapshot`] | an InstallSnapshot success sets `matchIndex` from the leader's snapshot at reply time | Go's agreement (in flight) |
+//! | [`CommitsWholeLog`] | a majority's success commits the leader's whole log | Leader Completeness (in flight) |
+//! | [`CommitGoesBack`] | a follower's commit index follows a late AppendEntries back | Commit index (in flight) |
 //!
-//! The last three are the **in-flight controls** of the latency model: each bites only when a
-//! reply arrives after its sender moved on (a new election, a new term, a later AppendEntries
-//! already answered), which a reliable network without latency never lets happen: there, only
-//! the unreliable tests' delays put replies in flight. They live here, not in
-//! `tester::controls`, because each removes a guard inside the reply handler that no wrapper
-//! around a generic Raft can reach. The `in_flight` benchmark counts the seeds of the whole
-//! suite that catch each, with and without latency: none so far (README, "What the latency
-//! buys"); `tests/in_flight.rs` shows each biting when a late reply is delivered by hand.
+//! The last seven are the **in-flight controls** of the latency model: each bites only when a
+//! reply (or a request) arrives after its sender moved on: a new election or term, a later
+//! AppendEntries already answered, a `start` or a snapshot taken meanwhile. Without latency a
+//! reliable network still interleaves one thing there: an event already queued for the instant
+//! of a send (a tester wake-up, another reply) runs before the reply. Latency adds everything
+//! that happens in the next tens of microseconds, and the unreliable tests' delays add
+//! milliseconds with or without it. They live here, not in `tester::controls`, because each
+//! removes a guard inside a handler that no wrapper around a generic Raft can reach. The
+//! `in_flight` benchmark counts the seeds that catch each, with and without latency (README,
+//! "What the latency buys"); `tests/in_flight_controls.rs` pins a catching run of each of the
+//! four that are caught, and `src/tests/in_flight.rs` shows each flaw biting when a late
+//! message is delivered by hand.
 //!
 //! Election Safety's control is a wrapper (`tester::controls::StaleLeader`): a deposed leader
 //! that keeps reporting leadership needs no code inside a handler.
@@ -142,6 +150,24 @@ flaws! {
     /// moves both backwards. Costs resends, not safety: no check should catch it, which is
     /// what this control shows.
     StaleSuccessRewinds,
+    /// An AppendEntries success sets `matchIndex` to the leader's own last log index when
+    /// the reply arrives (`len(log) - 1`), not to `prevLogIndex + len(entries)` of the request
+    /// it answers, and `nextIndex` one past it: a `start` that lands while the request is in
+    /// flight makes the leader count the follower for entries it never got, and never send
+    /// them (the Students' Guide to Raft warns of exactly this).
+    MatchesOwnLog,
+    /// An InstallSnapshot success sets `matchIndex` to the leader's own snapshot index when
+    /// the reply arrives (`lastIncludedIndex`), not to the request's: a snapshot the leader
+    /// takes while the request is in flight counts the follower for entries it never got.
+    SnapshotMatchesOwnSnapshot,
+    /// When a success gives a majority past `commitIndex`, the leader commits its whole log
+    /// (`commitIndex = len(log) - 1`), not the index the majority holds: entries `start`ed
+    /// while the request was in flight are committed on the leader alone.
+    CommitsWholeLog,
+    /// A follower sets `commitIndex = min(leaderCommit, index of last new entry)` exactly as
+    /// Figure 2 says, without `max` with its own: an AppendEntries overtaken by a later one (or
+    /// a heartbeat sent while entries were in flight) moves the commit index back.
+    CommitGoesBack,
 }
 
 /// **Deliberately broken**: the reference with the flaw `F` (see the module documentation).

@@ -164,12 +164,15 @@ impl Reference {
             self.persist_pending = true;
         }
         if args.leader_commit > self.commit_index {
-            // Never backwards: a delayed request may end before our commit index.
             let commit_index = match flaws::is(Flaw::CommitsPastLog) {
                 true => args.leader_commit,
                 false => args.leader_commit.min(last_new_index),
             };
-            self.commit_index = self.commit_index.max(commit_index);
+            // Never backwards: a delayed request may end before our commit index.
+            self.commit_index = match flaws::is(Flaw::CommitGoesBack) {
+                true => commit_index,
+                false => self.commit_index.max(commit_index),
+            };
         }
         AppendEntriesReply {
             term: self.current_term,
@@ -265,8 +268,12 @@ impl Reference {
 
     /// The follower's log matches ours through `last_sent_index`.
     fn append_entries_success(&mut self, peer: usize, last_sent_index: u64) {
+        let own_last_index = self.log.last_index();
         let leader = self.leader_mut();
-        if flaws::is(Flaw::StaleSuccessRewinds) {
+        if flaws::is(Flaw::MatchesOwnLog) {
+            leader.match_index[peer] = own_last_index;
+            leader.next_index[peer] = own_last_index + 1;
+        } else if flaws::is(Flaw::StaleSuccessRewinds) {
             leader.match_index[peer] = last_sent_index;
             leader.next_index[peer] = last_sent_index + 1;
         } else {
@@ -318,7 +325,10 @@ impl Reference {
         if replicated_index > self.commit_index
             && self.log.term_at(replicated_index) == Some(self.current_term)
         {
-            self.commit_index = replicated_index;
+            self.commit_index = match flaws::is(Flaw::CommitsWholeLog) {
+                true => self.log.last_index(),
+                false => replicated_index,
+            };
         }
     }
 

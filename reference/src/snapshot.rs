@@ -92,6 +92,11 @@ impl Reference {
         if !self.role.is_leader() {
             return;
         }
+        let included_index = match super::flaws::is(super::flaws::Flaw::SnapshotMatchesOwnSnapshot)
+        {
+            true => self.log.snapshot_index(),
+            false => args.last_included_index,
+        };
         let leader = self.leader_mut();
         let sent = Sent::Snapshot {
             last_included_index: args.last_included_index,
@@ -100,7 +105,7 @@ impl Reference {
         if !delivered {
             return;
         }
-        leader.match_index[peer] = leader.match_index[peer].max(args.last_included_index);
+        leader.match_index[peer] = leader.match_index[peer].max(included_index);
         leader.next_index[peer] = leader.next_index[peer].max(leader.match_index[peer] + 1);
         self.replicate_to(ctx, peer, false);
     }

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
+use labrpc::MICROS_PER_MS;
 use raft::RaftNode;
 use tester::trace::Trace;
 use tester::{FailureKind, RunOptions, TestCase, determinism, run_case};
@@ -920,7 +921,7 @@ pub fn run_one<R: RaftNode>(
     }
     // Microseconds are plenty, and keep result lines short.
     let wall_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1000.0;
-    let (kind, message, at_ms) = failure_of(&report, mismatch.as_ref());
+    let (kind, message, at_us) = failure_of(&report, mismatch.as_ref());
     let passed = kind.is_none();
     let warnings = report.warnings();
     let fingerprint = format!("{:016x}", report.fingerprint);
@@ -934,7 +935,8 @@ pub fn run_one<R: RaftNode>(
         passed,
         kind,
         message,
-        at_ms,
+        at_ms: at_us.map(|us| us / MICROS_PER_MS),
+        at_us,
         wall_ms,
         virtual_ms: report.virtual_ms,
         events: report.events,
@@ -945,7 +947,7 @@ pub fn run_one<R: RaftNode>(
     }
 }
 
-/// The class, message and virtual time of a failed run, as result files write them.
+/// The class, message and virtual time (µs) of a failed run, as result files write them.
 fn failure_of(
     report: &tester::RunReport,
     mismatch: Option<&determinism::Mismatch>,
@@ -955,7 +957,7 @@ fn failure_of(
         (Some(mismatch), _) => (
             Some(NONDETERMINISTIC.to_owned()),
             Some(mismatch.to_string()),
-            mismatch.at.1.or(mismatch.at.0).map(|t| t.as_millis()),
+            mismatch.at.1.or(mismatch.at.0).map(|t| t.as_micros()),
         ),
         (None, Err(failure)) => {
             // Cut before it is printed, recorded and kept: the run's log has it whole.
@@ -970,7 +972,7 @@ fn failure_of(
             (
                 Some(failure.kind.as_str().to_owned()),
                 Some(message),
-                Some(failure.at.as_millis()),
+                Some(failure.at.as_micros()),
             )
         }
         (None, Ok(_)) => (None, None, None),
@@ -997,6 +999,7 @@ fn hang_record<R: RaftNode>(
             wall.as_secs_f64()
         )),
         at_ms: None,
+        at_us: None,
         wall_ms: wall.as_secs_f64() * 1000.0,
         virtual_ms: 0,
         events: 0,

@@ -83,7 +83,8 @@ fn render_suite(out: &mut String, suite: &Suite<'_>, wall_s: Option<f64>) -> (us
     for record in &summary.failures {
         let kind = record.kind.as_deref().unwrap_or("failed");
         let message = record.message.as_deref().unwrap_or("");
-        let mut text = format!("{kind} at {} ms: {message}", record.at_ms.unwrap_or(0));
+        let at = record.at().unwrap_or_else(|| "0s".to_owned());
+        let mut text = format!("{kind} at {at}: {message}");
         if let Some(replay) = &record.replay {
             let _ = write!(text, "\nreplay: {replay}");
         }
@@ -139,6 +140,7 @@ mod tests {
             kind: None,
             message: None,
             at_ms: None,
+            at_us: None,
             wall_ms: 500.0,
             virtual_ms: 1000,
             events: 1,
@@ -158,6 +160,7 @@ mod tests {
             kind: Some("panic".into()),
             message: Some("index <out> of \"range\"".into()),
             at_ms: Some(5),
+            at_us: Some(5_250),
             replay: Some("scripts/replay a_2a 3".into()),
             ..pass
         });
@@ -184,6 +187,10 @@ mod tests {
         assert!(
             xml.contains("message=\"index &lt;out&gt; of &quot;range&quot;\""),
             "{xml}"
+        );
+        assert!(
+            xml.contains(">panic at 0.005250s: index"),
+            "the time to the microsecond: {xml}"
         );
         assert!(
             xml.contains("replay: scripts/replay a_2a 3</failure>"),

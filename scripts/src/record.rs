@@ -32,9 +32,14 @@ pub struct RunRecord {
     /// For a failure: the message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// For a failure: virtual milliseconds when it happened.
+    /// For a failure: virtual milliseconds when it happened (rounded down; kept for readers
+    /// of older files, [`RunRecord::at_us`] is exact).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<u64>,
+    /// For a failure: virtual microseconds when it happened, the clock's own unit. Absent in
+    /// files written before the clock counted microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_us: Option<u64>,
     /// Wall-clock milliseconds the run took (both runs with the determinism check).
     pub wall_ms: f64,
     /// Virtual milliseconds the run simulated.
@@ -53,6 +58,18 @@ pub struct RunRecord {
     /// and a trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<String>,
+}
+
+impl RunRecord {
+    /// When the failure happened, as `12.345678s` (`12.345s` from a record with only
+    /// `at_ms`).
+    pub fn at(&self) -> Option<String> {
+        match (self.at_us, self.at_ms) {
+            (Some(us), _) => Some(format!("{}.{:06}s", us / 1_000_000, us % 1_000_000)),
+            (None, Some(ms)) => Some(format!("{}.{:03}s", ms / 1000, ms % 1000)),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Reads a JSON Lines result file. A line cut short (a hunt killed mid-write; older hunts
@@ -361,12 +378,13 @@ pub fn warning_block(record: &RunRecord) -> String {
     block
 }
 
-/// `FAIL test seed N [kind at 12.345s]: message` (first line of the message only).
+/// `FAIL test seed N [kind at 12.345678s]: message` (first line of the message only; the
+/// time to the millisecond for a record that has only `at_ms`).
 pub fn failure_line(record: &RunRecord) -> String {
     let kind = record.kind.as_deref().unwrap_or("failed");
     let at = record
-        .at_ms
-        .map(|ms| format!(" at {}.{:03}s", ms / 1000, ms % 1000))
+        .at()
+        .map(|at| format!(" at {at}"))
         .unwrap_or_default();
     let message = record.message.as_deref().unwrap_or("");
     let mut lines = message.lines();
@@ -392,6 +410,7 @@ mod tests {
             kind: (!passed).then(|| "failed-check".into()),
             message: (!passed).then(|| "term 3 has 2 (>1) leaders".into()),
             at_ms: (!passed).then_some(12_345),
+            at_us: (!passed).then_some(12_345_678),
             wall_ms,
             virtual_ms: 2000,
             events: 10,
@@ -460,9 +479,25 @@ mod tests {
         assert!(rows[3].contains("20.0 ± 10.0"), "{table}");
         assert_eq!(
             summary.failure_list(),
-            "FAIL b_2a seed 2 [failed-check at 12.345s]: term 3 has 2 (>1) leaders\n    \
+            "FAIL b_2a seed 2 [failed-check at 12.345678s]: term 3 has 2 (>1) leaders\n    \
              replay: scripts/replay b_2a 2\n"
         );
+    }
+
+    #[test]
+    fn failure_times_are_written_in_microseconds_and_read_from_older_files_in_milliseconds() {
+        let failed = record("a_2a", 1, false, 1.0);
+        let line = serde_json::to_string(&failed).expect("a record encodes");
+        assert!(
+            line.contains(r#""at_ms":12345,"at_us":12345678,"#),
+            "{line}"
+        );
+        let read: RunRecord = serde_json::from_str(&line).expect("and decodes");
+        assert_eq!(read, failed);
+        let older = line.replace(r#""at_us":12345678,"#, "");
+        let read: RunRecord = serde_json::from_str(&older).expect("an older line decodes");
+        assert_eq!((read.at_us, read.at()), (None, Some("12.345s".to_owned())));
+        assert_eq!(failed.at(), Some("12.345678s".to_owned()));
     }
 
     #[test]
