@@ -38,6 +38,8 @@ pub struct Line {
     pub hi_ms: u64,
     /// Trials to run.
     pub trials: usize,
+    /// A trial still without leader after this long (ms) is cut off.
+    pub limit_ms: u64,
 }
 
 impl Line {
@@ -56,7 +58,7 @@ impl Line {
         Setup {
             timeouts: Timeouts::paper(self.lo_ms, self.hi_ms),
             lan: Lan::PAPER,
-            limit_ms: DEFAULT_LIMIT_MS,
+            limit_ms: self.limit_ms,
         }
     }
 }
@@ -69,6 +71,7 @@ pub fn paper_lines() -> Vec<Line> {
             lo_ms: line.lo_ms,
             hi_ms: line.hi_ms,
             trials: line.trials,
+            limit_ms: DEFAULT_LIMIT_MS,
         })
         .collect()
 }
@@ -288,6 +291,7 @@ pub fn lines_of(args: &Args) -> Result<Vec<Line>, String> {
                 lo_ms,
                 hi_ms,
                 trials: args.trials.unwrap_or(paper_trials),
+                limit_ms: DEFAULT_LIMIT_MS,
             })
         })
         .collect()

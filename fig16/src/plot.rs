@@ -87,7 +87,7 @@ fn cdf(result: &LineResult) -> Vec<(f64, f64)> {
     let mut times = result.times_ms();
     times.sort_by(f64::total_cmp);
     let n = times.len() as f64;
-    let mut points = vec![(times[0], 0.0)];
+    let mut points = Vec::new();
     for (k, &t) in times.iter().enumerate().filter(|(_, t)| t.is_finite()) {
         points.push((t, k as f64 / n));
         points.push((t, (k + 1) as f64 / n));
@@ -150,10 +150,18 @@ where
 {
     for (k, result) in results.iter().enumerate() {
         let color = COLORS[k % COLORS.len()];
-        let label = result.line.label();
+        let cut_off = result
+            .trials
+            .iter()
+            .filter(|t| t.downtime_us.is_none())
+            .count();
+        let label = match cut_off {
+            0 => format!("{} ms (sim)", result.line.label()),
+            n => format!("{} ms (sim; {n} cut off)", result.line.label()),
+        };
         chart
             .draw_series(LineSeries::new(cdf(result), color.stroke_width(2)))?
-            .label(format!("{label} ms (sim)"))
+            .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
