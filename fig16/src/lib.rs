@@ -40,6 +40,8 @@ pub struct Line {
     pub trials: usize,
     /// A trial still without leader after this long (ms) is cut off.
     pub limit_ms: u64,
+    /// The network and disks.
+    pub lan: Lan,
 }
 
 impl Line {
@@ -57,7 +59,7 @@ impl Line {
     pub fn setup(&self) -> Setup {
         Setup {
             timeouts: Timeouts::paper(self.lo_ms, self.hi_ms),
-            lan: Lan::PAPER,
+            lan: self.lan,
             limit_ms: self.limit_ms,
         }
     }
@@ -72,6 +74,7 @@ pub fn paper_lines() -> Vec<Line> {
             hi_ms: line.hi_ms,
             trials: line.trials,
             limit_ms: DEFAULT_LIMIT_MS,
+            lan: Lan::PAPER,
         })
         .collect()
 }
@@ -258,6 +261,29 @@ pub struct Args {
     /// No graphs (CSV and table only)
     #[arg(long)]
     pub no_graphs: bool,
+    /// One network hop, µs, plus up to a tenth of it of jitter (default 250, the paper's LAN)
+    #[arg(long)]
+    pub hop_us: Option<u64>,
+    /// One persist (fsync), µs, plus up to a quarter of it of jitter (default 4000)
+    #[arg(long)]
+    pub disk_us: Option<u64>,
+}
+
+impl Args {
+    /// The network model: [`Lan::PAPER`] unless `--hop-us` or `--disk-us` say otherwise.
+    pub fn lan(&self) -> Lan {
+        let mut lan = Lan::PAPER;
+        if let Some(hop_us) = self.hop_us {
+            lan.hop = labrpc::Latency::lan(hop_us);
+        }
+        if let Some(disk_us) = self.disk_us {
+            lan.disk = labrpc::Latency {
+                min_us: disk_us,
+                spread_us: disk_us / 4,
+            };
+        }
+        lan
+    }
 }
 
 /// Parses `LO-HI`.
@@ -277,8 +303,9 @@ pub fn parse_range(text: &str) -> Result<(u64, u64), String> {
 pub fn lines_of(args: &Args) -> Result<Vec<Line>, String> {
     if args.ranges.is_empty() {
         let mut lines = paper_lines();
-        if let Some(trials) = args.trials {
-            lines.iter_mut().for_each(|line| line.trials = trials);
+        for line in &mut lines {
+            line.trials = args.trials.unwrap_or(line.trials);
+            line.lan = args.lan();
         }
         return Ok(lines);
     }
@@ -292,6 +319,7 @@ pub fn lines_of(args: &Args) -> Result<Vec<Line>, String> {
                 hi_ms,
                 trials: args.trials.unwrap_or(paper_trials),
                 limit_ms: DEFAULT_LIMIT_MS,
+                lan: args.lan(),
             })
         })
         .collect()

@@ -6,7 +6,7 @@
 use fig16::stats::{Summary, cdf_is_monotone};
 use fig16::{Line, LineResult, run_lines};
 use raft_reference::Reference;
-use tester::fig16::run_trial;
+use tester::fig16::{Lan, run_trial};
 
 fn line(lo_ms: u64, hi_ms: u64, trials: usize, limit_ms: u64) -> Line {
     Line {
@@ -14,6 +14,7 @@ fn line(lo_ms: u64, hi_ms: u64, trials: usize, limit_ms: u64) -> Line {
         hi_ms,
         trials,
         limit_ms,
+        lan: Lan::PAPER,
     }
 }
 
