@@ -122,7 +122,7 @@ where
             .x_label_formatter(&|x| format!("{x:.0}"))
             .draw()?;
         draw_lines(&mut chart, results)?;
-        legend(&mut chart)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     } else {
         let mut chart = builder.build_cartesian_2d(0.0..600.0, 0.0..1.0)?;
         chart
@@ -132,7 +132,7 @@ where
             .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
             .draw()?;
         draw_lines(&mut chart, results)?;
-        legend(&mut chart)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     }
     root.present()?;
     Ok(())
@@ -175,6 +175,7 @@ where
 
 fn legend<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f64>>(
     chart: &mut Chart<'a, DB, X>,
+    position: SeriesLabelPosition,
 ) -> Result<(), Box<dyn Error>>
 where
     DB::ErrorType: 'static,
@@ -190,8 +191,8 @@ where
         });
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
+        .position(position)
+        .background_style(WHITE.mix(0.6))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
         .draw()?;
