@@ -1,4 +1,4 @@
-# Sourced by scripts/hunt, scripts/replay and scripts/merge (not a command of its own).
+# Sourced by scripts/hunt, scripts/replay, scripts/fig16 and scripts/merge (not a command of its own).
 # run_tool NAME ARGS...: has cargo bring the release binary NAME up to date, then runs it in
 # the caller's directory, so relative paths in ARGS are the caller's. cargo checks in well
 # under a second when nothing changed, and then nothing is printed; a build that takes longer

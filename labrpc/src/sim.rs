@@ -130,6 +130,7 @@ impl NodeIo<'_> {
             raft_state: &raft_state,
             snapshot: None,
         });
+        self.core.write_to_disk();
         self.persister.save_raft_state(raft_state);
     }
 
@@ -141,6 +142,7 @@ impl NodeIo<'_> {
             raft_state: &raft_state,
             snapshot: Some(&snapshot),
         });
+        self.core.write_to_disk();
         self.persister.save_state_and_snapshot(raft_state, snapshot);
     }
 
@@ -224,6 +226,13 @@ struct Core {
     latency: Latency,
     /// The latency's own stream, so the fault model's draws never shift with it.
     latency_rng: SimRng,
+    /// How long a persist takes (default [`Latency::ZERO`]: persists are instant).
+    disk: Latency,
+    /// The disk's own stream (`network/disk`), for the same reason.
+    disk_rng: SimRng,
+    /// Disk time the running handler has spent so far: what it sends leaves this much later
+    /// (it persisted first). Invariant: 0 outside handlers and whenever `disk` is ZERO.
+    handler_disk_us: u64,
     next_call: u64,
     next_timer: u64,
     live_timers: BTreeSet<TimerId>,
@@ -238,6 +247,11 @@ impl Core {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.queue.push(Queued { at, seq, event });
+    }
+
+    /// A persist by the running handler: it holds everything the handler sends after it.
+    fn write_to_disk(&mut self) {
+        self.handler_disk_us += self.disk.draw_us(&mut self.disk_rng);
     }
 
     fn record(&mut self, event: EventRecord<'_>) {
@@ -275,7 +289,8 @@ impl Core {
                     long_reordering,
                 };
                 let hop_us = self.latency.draw_us(&mut self.latency_rng);
-                self.push(self.now.plus_millis(delay_ms).plus_micros(hop_us), event);
+                let at = self.now.plus_micros(self.handler_disk_us);
+                self.push(at.plus_millis(delay_ms).plus_micros(hop_us), event);
             }
             SendPlan::DropRequest { delay_ms } => {
                 let reply = Err(FailReason::RequestDropped);
@@ -366,6 +381,9 @@ impl<N: Node> Sim<N> {
             net_rng: SimRng::new(root_seed, "network"),
             latency: Latency::ZERO,
             latency_rng: SimRng::new(root_seed, "network/latency"),
+            disk: Latency::ZERO,
+            disk_rng: SimRng::new(root_seed, "network/disk"),
+            handler_disk_us: 0,
             next_call: 0,
             next_timer: 0,
             live_timers: BTreeSet::new(),
@@ -480,6 +498,17 @@ impl<N: Node> Sim<N> {
         self.core.latency
     }
 
+    /// How long each persist takes from now on (default [`Latency::ZERO`], as in Go's
+    /// persister). A handler's sends and its reply leave after the persists it made before
+    /// them, as after an fsync; its timers and the order of events are unchanged. Draws come
+    /// from a stream of their own (`network/disk`), and ZERO draws nothing, so runs that never
+    /// set it are the same as before it existed. The lab suites leave it at ZERO; the
+    /// Figure 16 experiment models a LAN server's disk with it.
+    pub fn set_disk_latency(&mut self, disk: Latency) {
+        self.core.disk = disk;
+        self.core.change("disk_us", disk.min_us, disk.spread_us);
+    }
+
     /// Every call that entered the network (Go's `GetTotalCount`).
     pub fn total_rpcs(&self) -> u64 {
         self.core.net.total_rpcs
@@ -544,6 +573,7 @@ impl<N: Node> Sim<N> {
         // The node being built is the current node: its constructor's log lines carry it.
         crate::current::set(io.core.now, Some(server));
         let node = build(&mut io);
+        self.core.handler_disk_us = 0;
         crate::current::set(self.core.now, None);
         slot.node = Some(node);
         self.core.net.set_server(
@@ -616,6 +646,7 @@ impl<N: Node> Sim<N> {
             persister: &mut slot.persister,
         };
         let result = f(node, &mut io);
+        self.core.handler_disk_us = 0;
         crate::current::set(self.core.now, None);
         result
     }
@@ -713,11 +744,14 @@ impl<N: Node> Sim<N> {
         let entry = self.core.net.servers[server].as_mut().expect("live server");
         entry.rpc_count += 1;
         self.core.record(EventRecord::Handle { call, server });
-        let reply = self.run_node(server, incarnation, |node, io| node.on_request(io, args));
+        let (reply, disk_us) = self.run_node(server, incarnation, |node, io| {
+            (node.on_request(io, args), io.core.handler_disk_us)
+        });
         // The way back is a hop too, whatever the outcome (Go's reply channel).
         let core = &mut self.core;
         let back = core
             .now
+            .plus_micros(disk_us)
             .plus_micros(core.latency.draw_us(&mut core.latency_rng));
         let outcome = match reply {
             None => Err(FailReason::Rejected),

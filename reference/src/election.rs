@@ -4,14 +4,52 @@ use super::flaws::{self, Flaw};
 use super::log::RaftLog;
 use super::messages::{RequestVoteArgs, RequestVoteReply};
 use super::role::Role;
-use super::{ELECTION_TIMEOUT_MAX_MS, ELECTION_TIMEOUT_MIN_MS, Reference, Request};
+use super::{Reference, Request, Timing};
 use raft::Context;
 
 impl Reference {
-    /// Draws a fresh election timeout from the node's seeded stream, counted from now.
+    /// Sets the election timeout range and heartbeat interval: the election timer restarts
+    /// with a timeout from the new range, and a leader's next heartbeat comes one new interval
+    /// from now.
+    pub fn set_timing(&mut self, ctx: &mut Context<'_, Request>, timing: Timing) {
+        assert!(
+            timing.resolution_us > 0
+                && timing.election_timeout_min_us <= timing.election_timeout_max_us
+                && timing.heartbeat_interval_us > 0,
+            "bad timing {timing:?}"
+        );
+        self.timing = timing;
+        if let Some(timer) = self.timers.election.take() {
+            ctx.cancel_timer(timer);
+        }
+        if let Some(timer) = self.timers.heartbeat.take() {
+            ctx.cancel_timer(timer);
+            self.timers.heartbeat = Some(ctx.set_timer_us(timing.heartbeat_interval_us));
+        }
+        if !self.role.is_leader() {
+            self.reset_election_deadline(ctx);
+            self.arm_election_timer(ctx);
+        }
+    }
+
+    /// Now on the clock timeouts count on: whole milliseconds by default, as the labs'.
+    pub(super) fn clock_us(&self, ctx: &Context<'_, Request>) -> u64 {
+        let resolution_us = self.timing.resolution_us;
+        ctx.now_us() / resolution_us * resolution_us
+    }
+
+    /// Draws a fresh election timeout from the node's seeded stream, counted from now. With
+    /// the default [`Timing`], the same draw as `random_range_ms(300, 600)`.
     pub(super) fn reset_election_deadline(&mut self, ctx: &mut Context<'_, Request>) {
-        let timeout_ms = ctx.random_range_ms(ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS);
-        self.timers.election_deadline_ms = ctx.now_ms() + timeout_ms;
+        let Timing {
+            election_timeout_min_us: min_us,
+            election_timeout_max_us: max_us,
+            resolution_us,
+            ..
+        } = self.timing;
+        let steps = (max_us - min_us) / resolution_us;
+        let timeout_us = min_us + ctx.random_below(steps + 1) * resolution_us;
+        self.timers.election_deadline_us = self.clock_us(ctx) + timeout_us;
     }
 
     /// Arms the election timer for the current deadline, unless it is armed already: a
@@ -19,11 +57,11 @@ impl Reference {
     /// never touches the event queue.
     pub(super) fn arm_election_timer(&mut self, ctx: &mut Context<'_, Request>) {
         if self.timers.election.is_none() {
-            let delay_ms = self
+            let delay_us = self
                 .timers
-                .election_deadline_ms
-                .saturating_sub(ctx.now_ms());
-            self.timers.election = Some(ctx.set_timer(delay_ms));
+                .election_deadline_us
+                .saturating_sub(self.clock_us(ctx));
+            self.timers.election = Some(ctx.set_timer_us(delay_us));
         }
     }
 
@@ -34,7 +72,7 @@ impl Reference {
         if self.role.is_leader() {
             return;
         }
-        if ctx.now_ms() < self.timers.election_deadline_ms {
+        if self.clock_us(ctx) < self.timers.election_deadline_us {
             self.arm_election_timer(ctx);
             return;
         }
@@ -116,4 +154,17 @@ fn candidate_log_is_up_to_date(log: &RaftLog, args: &RequestVoteArgs) -> bool {
         return args.last_log_term > log.last_term();
     }
     args.last_log_index >= log.last_index()
+}
+
+/// The Figure 16 experiment's hook: the timeouts at microsecond resolution.
+impl tester::fig16::SetTimeouts for Reference {
+    fn set_timeouts(&mut self, ctx: &mut Context<'_, Request>, timeouts: tester::fig16::Timeouts) {
+        let timing = Timing {
+            election_timeout_min_us: timeouts.election_min_us,
+            election_timeout_max_us: timeouts.election_max_us,
+            heartbeat_interval_us: timeouts.heartbeat_us,
+            resolution_us: 1,
+        };
+        self.set_timing(ctx, timing);
+    }
 }

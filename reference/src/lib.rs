@@ -58,6 +58,33 @@ pub const APPEND_RETRY_MS: u64 = 2 * HEARTBEAT_INTERVAL_MS;
 /// `start` of the same instant goes out in one AppendEntries per follower.
 pub const REPLICATE_DELAY_MS: u64 = 0;
 
+/// The election timeout range and the heartbeat interval, settable for experiments (the
+/// Figure 16 runner, through `tester::fig16::SetTimeouts`). The default is the lab setting
+/// above, drawn exactly as before this existed, so the lab suites' runs are unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// Shortest election timeout, µs.
+    pub election_timeout_min_us: u64,
+    /// Longest election timeout, µs (inclusive).
+    pub election_timeout_max_us: u64,
+    /// The leader's heartbeat interval, µs.
+    pub heartbeat_interval_us: u64,
+    /// Granularity of timeouts and of the clock they are counted on, µs: 1000 (whole
+    /// milliseconds) for the labs, 1 for experiments whose ranges are a millisecond wide.
+    pub resolution_us: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            election_timeout_min_us: ELECTION_TIMEOUT_MIN_MS * 1000,
+            election_timeout_max_us: ELECTION_TIMEOUT_MAX_MS * 1000,
+            heartbeat_interval_us: HEARTBEAT_INTERVAL_MS * 1000,
+            resolution_us: 1000,
+        }
+    }
+}
+
 /// Our reference Raft peer: Figure 2's state, one input at a time.
 pub struct Reference {
     /// This peer's index.
@@ -90,13 +117,16 @@ pub struct Reference {
     /// Persistent state changed and is not yet saved.
     /// Invariant: false between inputs and whenever a call is sent.
     persist_pending: bool,
+    /// Election timeouts and heartbeat interval.
+    timing: Timing,
 }
 
 /// The node's timers. Each `Option` is the armed timer of its kind, if any.
 #[derive(Debug, Default)]
 struct Timers {
-    /// When the election timeout elapses. Moved forward freely; the timer checks it lazily.
-    election_deadline_ms: u64,
+    /// When the election timeout elapses, µs. Moved forward freely; the timer checks it
+    /// lazily.
+    election_deadline_us: u64,
     /// Invariant: armed unless leader (a leader lets it lapse).
     election: Option<TimerId>,
     /// Invariant: armed if and only if leader.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::log::{Entry, RaftLog};
 use super::role::Role;
-use super::{Reference, Request, Timers};
+use super::{Reference, Request, Timers, Timing};
 use raft::{Context, Init};
 
 /// What survives a crash, besides the snapshot bytes themselves.
@@ -86,6 +86,7 @@ impl Reference {
             snapshot: init.snapshot,
             role: Role::Follower,
             timers: Timers::default(),
+            timing: Timing::default(),
             persist_pending: false,
         };
         node.reset_election_deadline(ctx);

@@ -10,7 +10,7 @@ use super::flaws::{self, Flaw};
 use super::log::Entry;
 use super::messages::{AppendEntriesArgs, AppendEntriesReply};
 use super::role::{InFlight, Role, Sent};
-use super::{APPEND_RETRY_MS, HEARTBEAT_INTERVAL_MS, REPLICATE_DELAY_MS, Reference, Request};
+use super::{APPEND_RETRY_MS, REPLICATE_DELAY_MS, Reference, Request};
 use raft::{ApplyMsg, Context};
 
 impl Reference {
@@ -41,7 +41,7 @@ impl Reference {
     /// Leaders: "repeat (heartbeats) during idle periods to prevent election timeouts (§5.2)".
     pub(super) fn tick_heartbeat(&mut self, ctx: &mut Context<'_, Request>) {
         assert!(self.role.is_leader(), "heartbeat timer outlived leadership");
-        self.timers.heartbeat = Some(ctx.set_timer(HEARTBEAT_INTERVAL_MS));
+        self.timers.heartbeat = Some(ctx.set_timer_us(self.timing.heartbeat_interval_us));
         self.broadcast_append_entries(ctx);
     }
 

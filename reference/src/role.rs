@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{HEARTBEAT_INTERVAL_MS, Reference, Request};
+use super::{Reference, Request};
 use raft::Context;
 
 /// A node's role, with the volatile state only that role keeps.
@@ -151,7 +151,7 @@ impl Reference {
             match_index: vec![0; self.peer_count],
             in_flight: vec![None; self.peer_count],
         });
-        self.timers.heartbeat = Some(ctx.set_timer(HEARTBEAT_INTERVAL_MS));
+        self.timers.heartbeat = Some(ctx.set_timer_us(self.timing.heartbeat_interval_us));
         self.broadcast_append_entries(ctx);
     }
 

@@ -27,6 +27,8 @@
 //! - `determinism.rs`: [`determinism::run_twice`], the same seed twice, compared event by
 //!   event (`LAB_CHECK_DETERMINISM=1`).
 //! - `warnings.rs`: Go's `warning:` lines, counted, and failing runs under `LAB_STRICT=1`.
+//! - `fig16.rs`: [`fig16::run_trial`], the Raft paper's Figure 16 experiment (time without
+//!   leader after a crash) on any Raft that implements [`fig16::SetTimeouts`].
 //!
 //! **Boundary:** the suites see a Raft only through [`raft::RaftNode`]; any implementation
 //! runs them.
@@ -38,6 +40,7 @@ pub mod controls;
 pub mod determinism;
 mod exec;
 mod failure;
+pub mod fig16;
 mod guard;
 mod host;
 pub mod latency;

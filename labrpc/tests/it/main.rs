@@ -5,9 +5,11 @@
 //! - `stats`: the fault model's distributions over many seeds (spec §1.3).
 //! - `determinism`: same seed, same fingerprint, across processes.
 //! - `latency`: every hop's delay, on top of the fault model and apart from its draws.
+//! - `disk`: a persist's time, holding back what its handler sends next.
 //! - `support`: the test node, the driver loop and a recording observer.
 
 mod determinism;
+mod disk;
 mod latency;
 mod ported;
 mod semantics;
