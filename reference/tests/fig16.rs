@@ -15,6 +15,7 @@ fn line(lo_ms: u64, hi_ms: u64, trials: usize, limit_ms: u64) -> Line {
         trials,
         limit_ms,
         lan: Lan::PAPER,
+        voter_persists_term_first: false,
     }
 }
 
@@ -84,5 +85,40 @@ fn a_trial_is_a_function_of_its_seed() {
     assert_ne!(
         run_trial::<Reference>(&setup, 1),
         run_trial::<Reference>(&setup, 2)
+    );
+}
+
+/// LogCabin's voter (`voter_persists_term_first`) writes the new term before its vote: in an
+/// election won at the first try, the winner's votes come back one disk write later, so the
+/// trial from the same seed lasts one write longer (4.0-5.0 ms on [`Lan::PAPER`]; the disk's
+/// draws interleave differently, so allow some of their spread either way).
+#[test]
+fn logcabin_voters_cost_an_election_one_more_disk_write() {
+    let one_write = line(150, 300, 1, 60_000).setup();
+    let mut two_writes = one_write;
+    two_writes.timeouts.voter_persists_term_first = true;
+    let disk = Lan::PAPER.disk;
+    let mut compared = 0;
+    for seed in 1..=30 {
+        let (once, twice) = (
+            run_trial::<Reference>(&one_write, seed),
+            run_trial::<Reference>(&two_writes, seed),
+        );
+        if once.elections != 1 || twice.elections != 1 {
+            continue;
+        }
+        let (once_us, twice_us) = (once.downtime_us.unwrap(), twice.downtime_us.unwrap());
+        let extra_us = twice_us.checked_sub(once_us);
+        assert!(
+            extra_us.is_some_and(|us| (disk.min_us - disk.spread_us
+                ..=disk.min_us + 2 * disk.spread_us)
+                .contains(&us)),
+            "seed {seed}: {once_us} µs with one write per vote, {twice_us} µs with two"
+        );
+        compared += 1;
+    }
+    assert!(
+        compared >= 15,
+        "only {compared} of 30 seeds elected at the first try"
     );
 }

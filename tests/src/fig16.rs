@@ -46,6 +46,12 @@ pub struct Timeouts {
     pub election_max_us: u64,
     /// The leader's heartbeat interval.
     pub heartbeat_us: u64,
+    /// LogCabin's voter (the paper's cluster ran LogCabin): one that learns a newer term from
+    /// a RequestVote writes the term to disk, then its vote, two writes before it replies
+    /// (`handleRequestVote`: `stepDown`, then `updateLogMetadata`). A Raft that always
+    /// persists once per input may ignore it: it is how the measured system behaved, not a
+    /// rule of Raft.
+    pub voter_persists_term_first: bool,
 }
 
 impl Timeouts {
@@ -55,6 +61,7 @@ impl Timeouts {
             election_min_us: lo_ms * 1000,
             election_max_us: hi_ms * 1000,
             heartbeat_us: lo_ms * 1000 / 2,
+            voter_persists_term_first: false,
         }
     }
 }
