@@ -277,6 +277,9 @@ pub struct Args {
     /// Voters write a newer term and their vote as two disk writes, as LogCabin does
     #[arg(long)]
     pub two_write_votes: bool,
+    /// Timers fire up to this many µs late, uniformly (default 0: exact timers)
+    #[arg(long)]
+    pub timer_jitter_us: Option<u64>,
 }
 
 impl Args {
@@ -290,6 +293,12 @@ impl Args {
             lan.disk = labrpc::Latency {
                 min_us: disk_us,
                 spread_us: disk_us / 4,
+            };
+        }
+        if let Some(jitter_us) = self.timer_jitter_us {
+            lan.timer_jitter = labrpc::Latency {
+                min_us: 0,
+                spread_us: jitter_us,
             };
         }
         lan

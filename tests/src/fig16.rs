@@ -85,6 +85,9 @@ pub struct Lan {
     pub hop: Latency,
     /// One write to stable storage; what a handler sends after it waits for it.
     pub disk: Latency,
+    /// How late a timer fires after it is due (real timers and threads; ZERO in
+    /// [`Lan::PAPER`]: the simulator's timers are exact).
+    pub timer_jitter: Latency,
 }
 
 impl Lan {
@@ -98,6 +101,7 @@ impl Lan {
             min_us: 4000,
             spread_us: 1000,
         },
+        timer_jitter: Latency::ZERO,
     };
 }
 
@@ -167,6 +171,9 @@ impl<R: SetTimeouts> Cluster<R> {
         let mut sim = Sim::new(seed);
         sim.set_latency(lan.hop);
         sim.set_disk_latency(lan.disk);
+        if lan.timer_jitter != Latency::ZERO {
+            sim.set_timer_jitter(lan.timer_jitter);
+        }
         let seen = Recorder::default();
         sim.set_observer(Box::new(seen.clone()));
         let mut ends = vec![Vec::new(); SERVERS];
