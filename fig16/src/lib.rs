@@ -42,6 +42,9 @@ pub struct Line {
     pub limit_ms: u64,
     /// The network and disks.
     pub lan: Lan,
+    /// A voter writes a newer term and its vote separately (LogCabin's behaviour; see
+    /// [`Timeouts::voter_persists_term_first`]).
+    pub voter_persists_term_first: bool,
 }
 
 impl Line {
@@ -58,7 +61,10 @@ impl Line {
     /// The trial setup: the paper's timeouts (heartbeat = lo/2) on our LAN model.
     pub fn setup(&self) -> Setup {
         Setup {
-            timeouts: Timeouts::paper(self.lo_ms, self.hi_ms),
+            timeouts: Timeouts {
+                voter_persists_term_first: self.voter_persists_term_first,
+                ..Timeouts::paper(self.lo_ms, self.hi_ms)
+            },
             lan: self.lan,
             limit_ms: self.limit_ms,
         }
@@ -75,6 +81,7 @@ pub fn paper_lines() -> Vec<Line> {
             trials: line.trials,
             limit_ms: DEFAULT_LIMIT_MS,
             lan: Lan::PAPER,
+            voter_persists_term_first: false,
         })
         .collect()
 }
@@ -267,6 +274,12 @@ pub struct Args {
     /// One persist (fsync), µs, plus up to a quarter of it of jitter (default 4000)
     #[arg(long)]
     pub disk_us: Option<u64>,
+    /// Voters write a newer term and their vote as two disk writes, as LogCabin does
+    #[arg(long)]
+    pub two_write_votes: bool,
+    /// Timers fire up to this many µs late, uniformly (default 0: exact timers)
+    #[arg(long)]
+    pub timer_jitter_us: Option<u64>,
 }
 
 impl Args {
@@ -280,6 +293,12 @@ impl Args {
             lan.disk = labrpc::Latency {
                 min_us: disk_us,
                 spread_us: disk_us / 4,
+            };
+        }
+        if let Some(jitter_us) = self.timer_jitter_us {
+            lan.timer_jitter = labrpc::Latency {
+                min_us: 0,
+                spread_us: jitter_us,
             };
         }
         lan
@@ -306,6 +325,7 @@ pub fn lines_of(args: &Args) -> Result<Vec<Line>, String> {
         for line in &mut lines {
             line.trials = args.trials.unwrap_or(line.trials);
             line.lan = args.lan();
+            line.voter_persists_term_first = args.two_write_votes;
         }
         return Ok(lines);
     }
@@ -320,6 +340,7 @@ pub fn lines_of(args: &Args) -> Result<Vec<Line>, String> {
                 trials: args.trials.unwrap_or(paper_trials),
                 limit_ms: DEFAULT_LIMIT_MS,
                 lan: args.lan(),
+                voter_persists_term_first: args.two_write_votes,
             })
         })
         .collect()

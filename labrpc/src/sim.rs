@@ -233,6 +233,10 @@ struct Core {
     /// Disk time the running handler has spent so far: what it sends leaves this much later
     /// (it persisted first). Invariant: 0 outside handlers and whenever `disk` is ZERO.
     handler_disk_us: u64,
+    /// How late a timer fires after it is due (default [`Latency::ZERO`]: on time).
+    timer_jitter: Latency,
+    /// The timers' own stream (`network/timers`), for the same reason as the disk's.
+    timer_rng: SimRng,
     next_call: u64,
     next_timer: u64,
     live_timers: BTreeSet<TimerId>,
@@ -319,6 +323,7 @@ impl Core {
     }
 
     fn set_timer(&mut self, server: usize, incarnation: u64, at: SimTime) -> TimerId {
+        let at = at.plus_micros(self.timer_jitter.draw_us(&mut self.timer_rng));
         let timer = TimerId(self.next_timer);
         self.next_timer += 1;
         self.live_timers.insert(timer);
@@ -384,6 +389,8 @@ impl<N: Node> Sim<N> {
             disk: Latency::ZERO,
             disk_rng: SimRng::new(root_seed, "network/disk"),
             handler_disk_us: 0,
+            timer_jitter: Latency::ZERO,
+            timer_rng: SimRng::new(root_seed, "network/timers"),
             next_call: 0,
             next_timer: 0,
             live_timers: BTreeSet::new(),
@@ -507,6 +514,17 @@ impl<N: Node> Sim<N> {
     pub fn set_disk_latency(&mut self, disk: Latency) {
         self.core.disk = disk;
         self.core.change("disk_us", disk.min_us, disk.spread_us);
+    }
+
+    /// How late every timer set from now on fires after it is due (default
+    /// [`Latency::ZERO`]: exactly on time): a real server's timer and scheduling jitter.
+    /// Draws come from a stream of their own (`network/timers`), and ZERO draws nothing, so
+    /// runs that never set it are the same as before it existed. The lab suites leave it at
+    /// ZERO; the Figure 16 experiment can model jittery timers with it.
+    pub fn set_timer_jitter(&mut self, jitter: Latency) {
+        self.core.timer_jitter = jitter;
+        self.core
+            .change("timer_jitter_us", jitter.min_us, jitter.spread_us);
     }
 
     /// Every call that entered the network (Go's `GetTotalCount`).

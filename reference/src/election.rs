@@ -164,6 +164,7 @@ impl tester::fig16::SetTimeouts for Reference {
             election_timeout_max_us: timeouts.election_max_us,
             heartbeat_interval_us: timeouts.heartbeat_us,
             resolution_us: 1,
+            persist_term_before_vote: timeouts.voter_persists_term_first,
         };
         self.set_timing(ctx, timing);
     }

@@ -6,6 +6,7 @@
 //! - `determinism`: same seed, same fingerprint, across processes.
 //! - `latency`: every hop's delay, on top of the fault model and apart from its draws.
 //! - `disk`: a persist's time, holding back what its handler sends next.
+//! - `timers`: timer jitter, late and never early.
 //! - `support`: the test node, the driver loop and a recording observer.
 
 mod determinism;
@@ -15,3 +16,4 @@ mod ported;
 mod semantics;
 mod stats;
 mod support;
+mod timers;
