@@ -74,6 +74,7 @@ pub fn data(t: &Timeline, info: &RunInfo) -> Value {
             "kind": m.iter().map(|m| m.kind).collect::<Vec<_>>(),
             "sent": m.iter().map(|m| m.sent.0).collect::<Vec<_>>(),
             "sent_event": m.iter().map(|m| m.sent.1).collect::<Vec<_>>(),
+            "sent_input": m.iter().map(|m| m.sent_input).collect::<Vec<_>>(),
             "handled": m.iter().map(|m| at(m.handled, 0)).collect::<Vec<_>>(),
             "handled_event": m.iter().map(|m| at(m.handled, 1)).collect::<Vec<_>>(),
             "outcome": m.iter().map(|m| at(m.outcome, 0)).collect::<Vec<_>>(),

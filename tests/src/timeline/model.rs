@@ -93,6 +93,8 @@ pub struct Message {
     pub kind: Text,
     /// When it was sent, and the event number.
     pub sent: (u64, u64),
+    /// The number of the input during which the caller sent it (see [`Tick::event`]).
+    pub sent_input: u64,
     /// When its handler ran, if it did.
     pub handled: Option<(u64, u64)>,
     /// When its outcome reached (or would have reached) the caller.
@@ -178,7 +180,8 @@ pub struct Tick {
     pub node: usize,
     /// When (µs).
     pub at_us: u64,
-    /// The event number.
+    /// The number of the node's input (a request handled, an outcome, a timer, the tester's
+    /// call) during which it happened: the tick's own event for a timer or a tester call.
     pub event: u64,
     /// What.
     pub kind: TickKind,
@@ -193,7 +196,7 @@ pub struct LogLine {
     pub node: Option<usize>,
     /// When (µs).
     pub at_us: u64,
-    /// The number of the event being handled.
+    /// The number of the input being handled (see [`Tick::event`]).
     pub event: u64,
     /// `log::Level` as a number (1 error … 5 trace).
     pub level: u8,
@@ -208,7 +211,8 @@ pub struct LogLine {
 pub struct View {
     /// The node.
     pub node: usize,
-    /// The number of the event it handled (the view is the state after it).
+    /// The number of the input it handled (the view is the state after it; see
+    /// [`Tick::event`]).
     pub event: u64,
     /// When (µs).
     pub at_us: u64,
@@ -268,6 +272,8 @@ pub struct Builder {
     interned: BTreeMap<String, Text>,
     decoders: (Option<Decoder>, Option<Decoder>),
     now_us: u64,
+    /// The number of the last input event (a node's handler or the tester's call into it).
+    input: u64,
     network: Network,
     /// The message index of each call in flight.
     calls: BTreeMap<u64, usize>,
@@ -314,6 +320,7 @@ impl Builder {
             interned: BTreeMap::new(),
             decoders,
             now_us: 0,
+            input: 0,
             network: Network::default(),
             calls: BTreeMap::new(),
             nodes: (0..servers).map(|_| NodeState::default()).collect(),
@@ -340,6 +347,19 @@ impl Builder {
         self.now_us = at.as_micros();
         self.timeline.events += 1;
         let n = self.timeline.events;
+        if matches!(
+            event,
+            EventRecord::Handle { .. }
+                | EventRecord::Timer { .. }
+                | EventRecord::External { .. }
+                | EventRecord::Outcome {
+                    caller: Caller::Node { .. },
+                    ..
+                }
+        ) {
+            self.input = n;
+        }
+        let n = self.input;
         match *event {
             EventRecord::Send {
                 call,
@@ -435,6 +455,7 @@ impl Builder {
             to: self.network.to.get(&end).copied(),
             kind,
             sent: (self.now_us, self.timeline.events),
+            sent_input: self.input,
             handled: None,
             outcome: None,
             fate: Fate::InFlight,
@@ -659,7 +680,7 @@ impl Builder {
         let role = Role::of(view, server);
         let row = View {
             node: server,
-            event: self.timeline.events,
+            event: self.input,
             at_us: self.now_us,
             term: view.term,
             role,
@@ -708,7 +729,7 @@ impl Builder {
         self.timeline.logs.push(LogLine {
             node,
             at_us: at.as_micros(),
-            event: self.timeline.events,
+            event: self.input,
             level,
             target,
             message,

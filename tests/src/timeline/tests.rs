@@ -317,3 +317,51 @@ fn applies_persists_and_tester_calls_are_ticks_and_logs_keep_their_event() {
         ("election", "S0 <script>")
     );
 }
+
+/// A view is numbered by the input it follows, and so is what the node did during that input:
+/// the page shows a send's "before" and "after" as the state around the whole input.
+#[test]
+fn events_during_an_input_carry_the_inputs_number() {
+    let mut b = builder(2);
+    boot_all(&mut b, 2);
+    b.on_event(
+        ms(1),
+        &EventRecord::Timer {
+            server: 0,
+            timer: TimerId(1),
+        },
+    );
+    let send = EventRecord::Send {
+        call: CallId(1),
+        caller: node(0, 1),
+        end: EndId(1),
+        args: &[],
+    };
+    b.on_event(ms(1), &send);
+    b.on_event(
+        ms(1),
+        &EventRecord::Persist {
+            server: 0,
+            raft_state: &[1],
+            snapshot: None,
+        },
+    );
+    b.on_view(ms(1), 0, &view(1, false, Some(0), 0));
+    let t = b.finish();
+    let timer = t
+        .ticks
+        .iter()
+        .find(|k| k.kind == TickKind::Timer)
+        .unwrap()
+        .event;
+    let persist = t
+        .ticks
+        .iter()
+        .find(|k| k.kind == TickKind::Persist)
+        .unwrap()
+        .event;
+    assert_eq!(t.messages[0].sent_input, timer);
+    assert_eq!(t.messages[0].sent.1, timer + 1);
+    assert_eq!(persist, timer);
+    assert_eq!(t.views.last().unwrap().event, timer);
+}
