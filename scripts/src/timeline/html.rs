@@ -11,7 +11,7 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 use tester::timeline::Timeline;
-use tester::timeline::model::{Fate, Span, TickKind};
+use tester::timeline::model::{Fate, Message, Span, TickKind};
 
 /// What the page says about the run besides its events.
 #[derive(Clone, Debug, Default)]
@@ -60,30 +60,11 @@ pub fn embeddable_json(value: &Value) -> String {
 /// `strings`. About half the size of one object per event, and quick to parse.
 pub fn data(t: &Timeline, info: &RunInfo) -> Value {
     let opt = |v: Option<usize>| v.map_or(-1, |v| v as i64);
-    let m = &t.messages;
-    let at = |p: Option<(u64, u64)>, i: usize| {
-        p.map_or(-1, |p| if i == 0 { p.0 as i64 } else { p.1 as i64 })
-    };
     json!({
         "version": 1,
         "run": run_json(t, info),
         "strings": t.strings,
-        "messages": {
-            "from": m.iter().map(|m| opt(m.from)).collect::<Vec<_>>(),
-            "to": m.iter().map(|m| opt(m.to)).collect::<Vec<_>>(),
-            "kind": m.iter().map(|m| m.kind).collect::<Vec<_>>(),
-            "sent": m.iter().map(|m| m.sent.0).collect::<Vec<_>>(),
-            "sent_event": m.iter().map(|m| m.sent.1).collect::<Vec<_>>(),
-            "sent_input": m.iter().map(|m| m.sent_input).collect::<Vec<_>>(),
-            "handled": m.iter().map(|m| at(m.handled, 0)).collect::<Vec<_>>(),
-            "handled_event": m.iter().map(|m| at(m.handled, 1)).collect::<Vec<_>>(),
-            "outcome": m.iter().map(|m| at(m.outcome, 0)).collect::<Vec<_>>(),
-            "outcome_event": m.iter().map(|m| at(m.outcome, 1)).collect::<Vec<_>>(),
-            "fate": m.iter().map(|m| m.fate as u8).collect::<Vec<_>>(),
-            "delayed": m.iter().map(|m| u8::from(m.delayed)).collect::<Vec<_>>(),
-            "request": m.iter().map(|m| m.request).collect::<Vec<_>>(),
-            "reply": m.iter().map(|m| m.reply).collect::<Vec<_>>(),
-        },
+        "messages": messages_json(&t.messages),
         "bands": {
             "node": t.bands.iter().map(|b| b.node).collect::<Vec<_>>(),
             "from": t.bands.iter().map(|b| b.from_us).collect::<Vec<_>>(),
@@ -118,6 +99,30 @@ pub fn data(t: &Timeline, info: &RunInfo) -> Value {
             "last_log_index": t.views.iter().map(|v| v.last_log_index).collect::<Vec<_>>(),
             "snapshot_index": t.views.iter().map(|v| v.snapshot_index).collect::<Vec<_>>(),
         },
+    })
+}
+
+/// The calls, one array per field; `-1` for a missing node, time or event.
+fn messages_json(m: &[Message]) -> Value {
+    let opt = |v: Option<usize>| v.map_or(-1, |v| v as i64);
+    let at = |p: Option<(u64, u64)>, i: usize| {
+        p.map_or(-1, |p| if i == 0 { p.0 as i64 } else { p.1 as i64 })
+    };
+    json!({
+        "from": m.iter().map(|m| opt(m.from)).collect::<Vec<_>>(),
+        "to": m.iter().map(|m| opt(m.to)).collect::<Vec<_>>(),
+        "kind": m.iter().map(|m| m.kind).collect::<Vec<_>>(),
+        "sent": m.iter().map(|m| m.sent.0).collect::<Vec<_>>(),
+        "sent_event": m.iter().map(|m| m.sent.1).collect::<Vec<_>>(),
+        "sent_input": m.iter().map(|m| m.sent_input).collect::<Vec<_>>(),
+        "handled": m.iter().map(|m| at(m.handled, 0)).collect::<Vec<_>>(),
+        "handled_event": m.iter().map(|m| at(m.handled, 1)).collect::<Vec<_>>(),
+        "outcome": m.iter().map(|m| at(m.outcome, 0)).collect::<Vec<_>>(),
+        "outcome_event": m.iter().map(|m| at(m.outcome, 1)).collect::<Vec<_>>(),
+        "fate": m.iter().map(|m| m.fate as u8).collect::<Vec<_>>(),
+        "delayed": m.iter().map(|m| u8::from(m.delayed)).collect::<Vec<_>>(),
+        "request": m.iter().map(|m| m.request).collect::<Vec<_>>(),
+        "reply": m.iter().map(|m| m.reply).collect::<Vec<_>>(),
     })
 }
 

@@ -346,18 +346,8 @@ impl Builder {
     pub fn on_event(&mut self, at: SimTime, event: &EventRecord<'_>) {
         self.now_us = at.as_micros();
         self.timeline.events += 1;
-        let n = self.timeline.events;
-        if matches!(
-            event,
-            EventRecord::Handle { .. }
-                | EventRecord::Timer { .. }
-                | EventRecord::External { .. }
-                | EventRecord::Outcome {
-                    caller: Caller::Node { .. },
-                    ..
-                }
-        ) {
-            self.input = n;
+        if starts_input(event) {
+            self.input = self.timeline.events;
         }
         let n = self.input;
         match *event {
@@ -386,36 +376,8 @@ impl Builder {
                 };
                 self.tick(server, n, kind, format!("tester: {what}"));
             }
-            EventRecord::Persist {
-                server,
-                raft_state,
-                snapshot,
-            } => {
-                let mut text = format!("persist: state {} B", raft_state.len());
-                if let Some(snapshot) = snapshot {
-                    text.push_str(&format!(", snapshot {} B", snapshot.len()));
-                }
-                self.tick(server, n, TickKind::Persist, text);
-            }
-            EventRecord::Apply {
-                server,
-                index,
-                snapshot_term,
-                data,
-            } => {
-                let (kind, text) = match snapshot_term {
-                    None => (
-                        TickKind::Apply,
-                        format!("apply index {index}: {}", show_command(data)),
-                    ),
-                    Some(term) => (
-                        TickKind::ApplySnapshot,
-                        format!(
-                            "apply snapshot up to index {index} (term {term}), {} B",
-                            data.len()
-                        ),
-                    ),
-                };
+            EventRecord::Persist { server, .. } | EventRecord::Apply { server, .. } => {
+                let (kind, text) = effect_tick(event);
                 self.tick(server, n, kind, text);
             }
             EventRecord::NetworkChange {
@@ -502,6 +464,55 @@ impl Builder {
         message.outcome = Some((self.now_us, self.timeline.events));
         message.fate = if gone { Fate::CallerGone } else { fate };
         message.reply = reply;
+    }
+}
+
+/// Whether `event` starts an input of a node: a request handled, an outcome reaching a node, a
+/// timer, the tester calling into a node.
+fn starts_input(event: &EventRecord<'_>) -> bool {
+    matches!(
+        event,
+        EventRecord::Handle { .. }
+            | EventRecord::Timer { .. }
+            | EventRecord::External { .. }
+            | EventRecord::Outcome {
+                caller: Caller::Node { .. },
+                ..
+            }
+    )
+}
+
+/// The tick of a persist or an apply, and its description.
+fn effect_tick(event: &EventRecord<'_>) -> (TickKind, String) {
+    match *event {
+        EventRecord::Persist {
+            raft_state,
+            snapshot,
+            ..
+        } => {
+            let mut text = format!("persist: state {} B", raft_state.len());
+            if let Some(snapshot) = snapshot {
+                text.push_str(&format!(", snapshot {} B", snapshot.len()));
+            }
+            (TickKind::Persist, text)
+        }
+        EventRecord::Apply {
+            index,
+            snapshot_term: Some(term),
+            data,
+            ..
+        } => (
+            TickKind::ApplySnapshot,
+            format!(
+                "apply snapshot up to index {index} (term {term}), {} B",
+                data.len()
+            ),
+        ),
+        EventRecord::Apply { index, data, .. } => (
+            TickKind::Apply,
+            format!("apply index {index}: {}", show_command(data)),
+        ),
+        _ => unreachable!("only persists and applies are effect ticks"),
     }
 }
 
