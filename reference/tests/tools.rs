@@ -168,6 +168,9 @@ fn a_panic_is_one_failed_run_with_its_location_log_and_trace() {
     );
     let trace = std::fs::read_to_string(dir.join(format!("re_election_2a-{}.trace", record.seed)));
     assert!(trace.unwrap().contains("RequestVote"));
+    let page = std::fs::read_to_string(dir.join(format!("re_election_2a-{}.html", record.seed)));
+    let page = page.unwrap();
+    assert!(page.contains("deliberate panic") && page.contains("RequestVote"));
 }
 
 #[test]

@@ -545,7 +545,10 @@ impl Progress {
         if !record.passed {
             let mut block = failure_block(&record, self.implementation, self.checks);
             if let Some(log) = log {
-                block.push_str(&format!("\n    log:    {} (and .trace)", log.display()));
+                block.push_str(&format!(
+                    "\n    log:    {} (and .trace, .html)",
+                    log.display()
+                ));
             }
             self.display.println(&block);
         } else if record.warnings > 0 && self.summary.warned.len() < record::LISTED_WARNINGS {
@@ -1114,6 +1117,13 @@ fn try_save_artifacts<R: RaftNode>(
     let note = write_log_result(&mut log, &report, fingerprint)?;
     log.flush()?;
     trace_result?;
+    let html_path = artifact_path(shared, case.name, seed, "html");
+    crate::timeline::save_html(
+        case,
+        seed,
+        (shared.implementation, shared.checks),
+        &html_path,
+    )?;
     Ok(note.map(|warning| format!("    {} seed {seed}: {warning}", case.name)))
 }
 

@@ -5,6 +5,9 @@
 //!   failure artifacts; [`plan`] the selection and sharding, [`display`] the progress bars or
 //!   plain lines.
 //! - [`replay`]: one run with debug logs and a trace.
+//! - [`timeline`]: a run as a self-contained HTML page ([`timeline::html`], `replay --html`,
+//!   and the hunt's `.html` of each failing run) or as per-node log columns in the terminal
+//!   ([`timeline::columns`], `replay --columns`); the event model is [`tester::timeline`].
 //! - `bin/merge.rs`: `scripts/merge FILES...`, shard result files into one table per
 //!   implementation.
 //!
@@ -34,6 +37,7 @@ pub mod paths;
 pub mod plan;
 pub mod record;
 pub mod replay;
+pub mod timeline;
 
 pub use hunt::hunt_main;
 pub use replay::replay_main;

@@ -24,6 +24,14 @@ pub fn init_stderr() {
     builder().init();
 }
 
+/// Formats the lines `RUST_LOG` lets through (so that a [`tester::logging::tap`] sees them)
+/// but writes them nowhere. For `scripts/replay --columns`.
+pub fn init_silent() {
+    builder()
+        .target(env_logger::Target::Pipe(Box::new(std::io::sink())))
+        .init();
+}
+
 thread_local! {
     /// Where this thread's log lines go while it captures.
     static CAPTURE: RefCell<Option<Box<dyn Write>>> = const { RefCell::new(None) };

@@ -1,21 +1,25 @@
 //! `scripts/replay TEST SEED`: reruns one run of one test with debug logging (`RUST_LOG`,
 //! default `debug`, every line prefixed with virtual time and node), prints the Go lines,
-//! writes the trace and prints the fingerprint.
+//! writes the trace and prints the fingerprint. `--html FILE` also writes the run's timeline as
+//! one self-contained page, and `--columns` prints the debug log in one column per node
+//! ([`crate::timeline`]).
 //!
 //! Entry points: [`replay_main`] replays any [`RaftNode`], from a binary in the crate that
 //! implements it; [`main_with`] is `scripts/replay` (the reference, or `--canary`), whose
 //! binary lives in the `raft-reference` package.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal};
-use std::path::PathBuf;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
 use raft::RaftNode;
-use tester::trace::Trace;
+use tester::timeline::Timeline;
+use tester::trace::{Trace, TraceHandle};
 use tester::{RunOptions, RunReport, TestCase, determinism, run_case};
 
+use crate::timeline::{RunInfo, columns};
 use crate::{Checks, Implementation};
 
 /// Rerun one test on one seed, with debug logs and a trace of every event.
@@ -25,7 +29,9 @@ use crate::{Checks, Implementation};
     after_help = "Examples:\n  \
         scripts/replay figure_8_unreliable_2c 4711\n  \
         RUST_LOG=info scripts/replay --trace /tmp/t.trace backup_2b 12 2>log.txt\n  \
-        scripts/replay --canary re_election_2a 1"
+        scripts/replay --canary re_election_2a 1\n  \
+        scripts/replay --canary re_election_2a 1 --html /tmp/run.html\n  \
+        scripts/replay backup_2b 12 --columns --topics role,tester"
 )]
 pub struct ReplayArgs {
     /// The test (its full name, or a part of it that only one test has).
@@ -54,6 +60,41 @@ pub struct ReplayArgs {
     /// a replay whose fingerprint differs is not the run the hunt ran, and says so loudly.
     #[arg(long, value_name = "HEX")]
     pub fingerprint: Option<String>,
+    /// Write the run's timeline as one self-contained HTML page: every message, role, crash,
+    /// apply and log line, drawn per node over virtual time.
+    #[arg(long, value_name = "FILE", conflicts_with = "check_determinism")]
+    pub html: Option<PathBuf>,
+    /// Print the debug log in columns, one per node, after the run (instead of on stderr).
+    #[arg(long, conflicts_with = "check_determinism")]
+    pub columns: bool,
+    /// With --columns: keep only these topics (log targets), comma-separated.
+    #[arg(
+        long,
+        value_name = "TOPICS",
+        value_delimiter = ',',
+        requires = "columns"
+    )]
+    pub topics: Option<Vec<String>>,
+    /// With --columns: the width in characters [default: COLUMNS, else the terminal's].
+    #[arg(long, value_name = "N", requires = "columns")]
+    pub width: Option<usize>,
+}
+
+impl ReplayArgs {
+    /// Whether the run's timeline is wanted (`--html`, `--columns`).
+    fn wants_timeline(&self) -> bool {
+        self.html.is_some() || self.columns
+    }
+}
+
+/// Installs the logger: to stderr, or, with `--columns`, nowhere (the lines still reach the
+/// timeline, which prints them in columns after the run).
+fn init_logging(args: &ReplayArgs) {
+    if args.columns {
+        crate::logging::init_silent();
+    } else {
+        crate::logging::init_stderr();
+    }
 }
 
 /// `scripts/replay`: parses the arguments and runs `replay` on them (which picks the
@@ -61,7 +102,7 @@ pub struct ReplayArgs {
 /// passed, 1 if it failed, 2 after a usage error.
 pub fn main_with(replay: impl FnOnce(&ReplayArgs) -> Result<u8, String>) -> ExitCode {
     let args = ReplayArgs::parse();
-    crate::logging::init_stderr();
+    init_logging(&args);
     exit_code(replay(&args))
 }
 
@@ -98,7 +139,7 @@ pub fn replay_main<R: RaftNode>() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    crate::logging::init_stderr();
+    init_logging(&args);
     let implementation = Implementation::Own(std::any::type_name::<R>());
     exit_code(run::<R>(&args, implementation))
 }
@@ -145,15 +186,7 @@ pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Re
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("replay-{}-{}.trace", case.name, args.seed)))
     });
-    let (observer, trace_handle) = match &trace_path {
-        Some(path) => {
-            let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let (trace, handle) = Trace::to_writer(Box::new(BufWriter::new(file)));
-            let trace: Box<dyn labrpc::Observer> = Box::new(trace.decoding::<R>());
-            (Some(trace), Some(handle))
-        }
-        None => (None, None),
-    };
+    let (observer, trace_handle) = open_trace::<R>(trace_path.as_deref())?;
     let checks = Checks {
         determinism: args.check_determinism || determinism::enabled(),
         strict: args.strict || tester::warnings::strict_from_env(),
@@ -164,21 +197,35 @@ pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Re
         observer,
         ..checks.run_options()
     };
-    let (mut report, mismatch) = if checks.determinism {
-        determinism::run_twice(&case, args.seed, options)
+    let (mut report, mismatch, timeline) = if args.wants_timeline() {
+        let (report, timeline) = tester::timeline::record(&case, args.seed, options);
+        (report, None, Some(timeline))
+    } else if checks.determinism {
+        let (report, mismatch) = determinism::run_twice(&case, args.seed, options);
+        (report, mismatch, None)
     } else {
-        (run_case(&case, args.seed, options), None)
+        (run_case(&case, args.seed, options), None, None)
     };
     if checks.strict {
         report.fail_on_warnings();
     }
     let trace_result = trace_handle.map(|handle| handle.finish());
+    if let Some(timeline) = &timeline {
+        show_timeline(
+            args,
+            timeline,
+            &RunInfo::of(&report, implementation, checks),
+        )?;
+    }
     print_result(&report, implementation, checks, mismatch.as_ref());
     if let Some(path) = &trace_path {
         if let Some(Err(e)) = trace_result {
             return Err(format!("writing the trace {}: {e}", path.display()));
         }
         println!("trace: {}", path.display());
+    }
+    if let Some(path) = &args.html {
+        println!("timeline: {}", path.display());
     }
     if let Some(cargo) = implementation.cargo_command(case.name, args.seed, checks) {
         println!("cargo: {cargo}");
@@ -187,6 +234,42 @@ pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Re
         check_fingerprint(expected, report.fingerprint);
     }
     Ok(u8::from(!report.passed() || mismatch.is_some()))
+}
+
+/// A trace's observer and the handle that finishes it.
+type TraceParts = (Option<Box<dyn labrpc::Observer>>, Option<TraceHandle>);
+
+/// The trace observer writing to `path` (decoding `R`'s messages), and its handle.
+fn open_trace<R: RaftNode>(path: Option<&Path>) -> Result<TraceParts, String> {
+    let Some(path) = path else {
+        return Ok((None, None));
+    };
+    let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (trace, handle) = Trace::to_writer(Box::new(BufWriter::new(file)));
+    Ok((Some(Box::new(trace.decoding::<R>())), Some(handle)))
+}
+
+/// Writes the `--html` page and prints the `--columns` log.
+fn show_timeline(args: &ReplayArgs, timeline: &Timeline, info: &RunInfo) -> Result<(), String> {
+    if let Some(path) = &args.html {
+        crate::timeline::write_html(path, timeline, info)
+            .map_err(|e| format!("writing the timeline {}: {e}", path.display()))?;
+    }
+    if args.columns {
+        let layout = columns::Layout {
+            width: columns::width(args.width),
+            topics: args.topics.clone(),
+            color: columns::color_wanted(),
+        };
+        // Stops quietly when the reader goes away (`| head`).
+        let mut out = std::io::stdout().lock();
+        for line in std::iter::once(String::new()).chain(columns::render(timeline, &layout)) {
+            if writeln!(out, "{line}").is_err() {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The verdict, the fingerprint, and the determinism check's result.

@@ -19,6 +19,7 @@ use crate::exec::{Executor, JoinHandle};
 use crate::failure::{Failure, TestResult};
 use crate::host::{Outbox, RaftHost, shadow_view};
 use crate::safety::{Moment, Safety};
+use crate::timeline::ViewObserver;
 
 /// Go's `RaftElectionTimeout`: the tester allows an election one second.
 pub const RAFT_ELECTION_TIMEOUT_MS: u64 = 1000;
@@ -67,6 +68,8 @@ pub(crate) struct State<R: RaftNode> {
     pub(crate) seed: u64,
     /// The safety checks after every input (`None` with `LAB_CHECKS=off`).
     safety: Option<Safety>,
+    /// Sees each node's view after every input (the timeline).
+    views: Option<Box<dyn ViewObserver>>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -76,6 +79,9 @@ struct Begin {
     bytes0: u64,
     max_index0: u64,
 }
+
+/// What sees a run from outside: every event, and each node's view after every input.
+pub(crate) type Hooks = (Option<Box<dyn Observer>>, Option<Box<dyn ViewObserver>>);
 
 /// Go's `config`: the handle every tester helper hangs on. Clone it into spawned tasks.
 pub struct Config<R: RaftNode> {
@@ -113,6 +119,20 @@ impl<R: RaftNode> Config<R> {
         observer: Option<Box<dyn Observer>>,
         safety_checks: bool,
     ) -> Config<R> {
+        let network = (unreliable, latency);
+        Config::hooked(seed, n, network, snapshot, (observer, None), safety_checks)
+    }
+
+    /// [`Config::observed`] with a [`ViewObserver`] too, which sees each node's view after
+    /// every input from the first boot on.
+    pub(crate) fn hooked(
+        seed: u64,
+        n: usize,
+        (unreliable, latency): (bool, Latency),
+        snapshot: bool,
+        (observer, views): Hooks,
+        safety_checks: bool,
+    ) -> Config<R> {
         let mut sim = Sim::new(seed);
         if let Some(observer) = observer {
             sim.set_observer(observer);
@@ -138,6 +158,7 @@ impl<R: RaftNode> Config<R> {
             passed: None,
             seed,
             safety: safety_checks.then(|| Safety::new(n, seed)),
+            views,
         };
         let cfg = Config {
             state: Rc::new(RefCell::new(state)),
@@ -753,14 +774,20 @@ impl<R: RaftNode> State<R> {
     /// The safety checks on server `i` after its input (nothing if it is crashed or the
     /// checks are off).
     fn check_safety(&mut self, i: usize) -> TestResult {
-        let Some(safety) = self.safety.as_mut() else {
+        if self.safety.is_none() && self.views.is_none() {
             return Ok(());
-        };
+        }
         let Some((effects, view)) = self
             .sim
             .node_mut(i)
             .map(|host| (host.take_effects(), host.inspect()))
         else {
+            return Ok(());
+        };
+        if let Some(views) = &mut self.views {
+            views.on_view(self.sim.now(), i, &view);
+        }
+        let Some(safety) = self.safety.as_mut() else {
             return Ok(());
         };
         let moment = Moment {

@@ -102,6 +102,7 @@ pub fn run_twice<R: RaftNode>(
             observer: Some(observer),
             safety_checks: options.safety_checks,
             latency: options.latency,
+            views: options.views,
         },
     );
     let recorded = std::mem::take(&mut *recorded.borrow_mut());
@@ -118,6 +119,7 @@ pub fn run_twice<R: RaftNode>(
             observer: Some(Box::new(Comparer(Rc::clone(&comparison)))),
             safety_checks: options.safety_checks,
             latency: options.latency,
+            views: None,
         },
     );
     let comparison = std::mem::replace(

@@ -24,6 +24,9 @@
 //! - `guard.rs`: every call into a node is guarded, so that its panic names the server and
 //!   the call.
 //! - `trace.rs`: [`trace::Trace`], an observer writing one line per event (replay, hunts).
+//! - `timeline/`: [`timeline::record`], a run as a [`timeline::Timeline`] (messages, role
+//!   bands, crashes and disconnections, ticks, log lines, views) for `scripts/replay --html`
+//!   and `--columns`; `model.rs` is the event model, built from events, views and log lines.
 //! - `determinism.rs`: [`determinism::run_twice`], the same seed twice, compared event by
 //!   event (`LAB_CHECK_DETERMINISM=1`).
 //! - `warnings.rs`: Go's `warning:` lines, counted, and failing runs under `LAB_STRICT=1`.
@@ -50,6 +53,7 @@ pub mod registry;
 mod run;
 pub mod safety;
 pub mod suites;
+pub mod timeline;
 pub mod trace;
 pub mod warnings;
 pub mod watchdog;

@@ -8,10 +8,11 @@
 //! `cargo test` turns it on when `RUST_LOG` is set (any implementation's `log::debug!` lines
 //! then appear, with `-- --nocapture`); `scripts/replay` always does.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 
-use log::Record;
+use labrpc::SimTime;
+use log::{Level, Record};
 
 /// The filter when `RUST_LOG` is not set.
 pub const DEFAULT_FILTER: &str = "debug";
@@ -28,6 +29,7 @@ pub fn format_line(
     let (at, node) = labrpc::current();
     let node = node.map_or_else(|| "--".to_owned(), |n| format!("S{n}"));
     let target = record.target().rsplit("::").next().unwrap_or_default();
+    tap_line(at, node_index(), record.level(), target, record);
     writeln!(
         buf,
         "{:>13} {node:<3} {:<5} {target}: {}",
@@ -70,4 +72,71 @@ pub fn muted<T>(f: impl FnOnce() -> T) -> T {
     }
     let _unmute = Unmute(MUTED.with(|muted| muted.replace(true)));
     f()
+}
+
+/// A log line as a [`LogTap`] sees it: virtual time, node (`None`: the tester), level, topic
+/// (the last segment of the target), message.
+pub struct TappedLine<'a> {
+    /// Virtual time of the event being simulated.
+    pub at: SimTime,
+    /// The node whose handler logged, if any.
+    pub node: Option<usize>,
+    /// The level.
+    pub level: Level,
+    /// The target's last `::` segment: the topic.
+    pub target: &'a str,
+    /// The formatted message.
+    pub message: &'a str,
+}
+
+/// Receives the log lines of one thread, structured, as they are formatted (the timeline).
+pub trait LogTap {
+    /// One line.
+    fn on_log(&mut self, line: &TappedLine<'_>);
+}
+
+thread_local! {
+    /// Where this thread's log lines also go, structured.
+    static TAP: RefCell<Option<Box<dyn LogTap>>> = const { RefCell::new(None) };
+}
+
+/// While alive, this thread's formatted log lines also go to a [`LogTap`]; dropping it removes
+/// the tap. Only lines the installed logger formats reach it (`RUST_LOG`).
+pub struct TapGuard {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+/// Taps this thread's log lines into `sink` until the guard is dropped.
+pub fn tap(sink: Box<dyn LogTap>) -> TapGuard {
+    TAP.with(|tap| *tap.borrow_mut() = Some(sink));
+    TapGuard {
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+impl Drop for TapGuard {
+    fn drop(&mut self) {
+        TAP.with(|tap| tap.borrow_mut().take());
+    }
+}
+
+fn node_index() -> Option<usize> {
+    labrpc::current().1
+}
+
+fn tap_line(at: SimTime, node: Option<usize>, level: Level, target: &str, record: &Record<'_>) {
+    TAP.with(|tap| {
+        if let Ok(mut tap) = tap.try_borrow_mut()
+            && let Some(sink) = tap.as_mut()
+        {
+            let message = record.args().to_string();
+            sink.on_log(&TappedLine {
+                at,
+                node,
+                level,
+                target,
+                message: &message,
+            });
+        }
+    });
 }

@@ -44,6 +44,8 @@ pub struct RunOptions {
     /// Every hop's latency. Default: [`crate::latency::from_env`] (`LAB_LATENCY`, else
     /// [`crate::latency::DEFAULT`]).
     pub latency: labrpc::Latency,
+    /// Sees each node's `inspect()` view after every input it handles (the timeline).
+    pub views: Option<Box<dyn crate::timeline::ViewObserver>>,
 }
 
 impl Default for RunOptions {
@@ -53,6 +55,7 @@ impl Default for RunOptions {
             observer: None,
             safety_checks: crate::safety::enabled_by_env(),
             latency: crate::latency::from_env(),
+            views: None,
         }
     }
 }
@@ -103,7 +106,8 @@ pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions)
         let checks = options.safety_checks;
         let observer = options.observer;
         let network = (unreliable, options.latency);
-        let cfg = Config::<R>::observed(seed, servers, network, snapshot, observer, checks);
+        let hooks = (observer, options.views);
+        let cfg = Config::<R>::hooked(seed, servers, network, snapshot, hooks, checks);
         cfg.state().echo = options.echo;
         cfg_slot = Some(cfg.clone());
         let result = drive(&cfg, (case.body)(cfg.clone()));

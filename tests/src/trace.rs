@@ -146,7 +146,7 @@ impl TraceHandle {
     }
 }
 
-fn decode_debug<T: raft::Message>(bytes: &[u8]) -> String {
+pub(crate) fn decode_debug<T: raft::Message>(bytes: &[u8]) -> String {
     match labgob::decode::<T>(bytes) {
         Ok(value) => format!("{value:?}"),
         Err(error) => format!("<undecodable: {error}>"),
