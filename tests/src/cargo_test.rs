@@ -50,10 +50,10 @@ pub fn cargo_test<R: RaftNode>(name: &str) {
     let verdict = match test_path.filter(|_| !isolate::in_process()) {
         Some(path) => run_in_child(name, &path, &seeds, modes),
         None => {
-            isolate::mark("begin");
+            isolate::mark(&format!("{name} begin"));
             let failed = run_here(&case, seeds.clone(), count, modes);
             let list: Vec<String> = failed.iter().map(u64::to_string).collect();
-            isolate::mark(&format!("done {}", list.join(",")));
+            isolate::mark(&format!("{name} done {}", list.join(",")));
             if isolate::is_child() {
                 return; // the parent reports
             }
@@ -106,7 +106,7 @@ fn run_here<R: RaftNode>(
 ) -> Vec<u64> {
     seeds
         .filter(|&seed| {
-            isolate::mark(&format!("run {seed}"));
+            isolate::mark(&format!("{} run {seed}", case.name));
             !run_seed(case, seed, count, modes)
         })
         .collect()
@@ -117,7 +117,7 @@ fn run_here<R: RaftNode>(
 /// reproduce line.
 fn run_in_child(name: &str, path: &str, seeds: &RangeInclusive<u64>, modes: Modes) -> Verdict {
     let last = *seeds.end();
-    match isolate::run_in_child(path) {
+    match isolate::run_in_child(path, name) {
         isolate::Ended::Done(failed) => Verdict { failed, not_run: 0 },
         isolate::Ended::Reported(seed) => Verdict {
             failed: vec![seed],

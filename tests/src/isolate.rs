@@ -5,8 +5,9 @@
 //! the test binary down or, worse, letting it exit 0 as if everything passed.
 //!
 //! The child prints what the test prints, plus marker lines ([`MARKER`]) the parent reads and
-//! hides: `begin`, `run SEED` before each seed, `reported` after the watchdog's own report,
-//! `done FAILED-SEEDS` at the end. The parent forwards the rest (stdout and stderr) through its
+//! hides: `NAME begin`, `NAME run SEED` before each seed, `reported` after the watchdog's own
+//! report, `NAME done FAILED-SEEDS` at the end. The lab test's name in each lets a `#[test]`
+//! that runs several lab tests read each one's markers only. The parent forwards the rest (stdout and stderr) through its
 //! own `print!`, so libtest shows it as it shows any test's output. A child that ends without
 //! `done` took the seed of its last `run` with it: killed by a signal, class `crash`; exited
 //! by itself, any status, class `exit`.
@@ -53,7 +54,7 @@ pub enum Ended {
 
 /// Runs the `#[test]` at `test_path` in a child process and forwards its output.
 #[allow(clippy::disallowed_methods)] // threads beside the child, outside any simulation
-pub fn run_in_child(test_path: &str) -> Ended {
+pub fn run_in_child(test_path: &str, name: &str) -> Ended {
     let exe = std::env::current_exe().expect("the test binary's path");
     let mut child = Command::new(exe)
         .args([
@@ -74,7 +75,7 @@ pub fn run_in_child(test_path: &str) -> Ended {
     let stderr = child.stderr.take().expect("piped");
     // Spawned from the test's thread, it inherits libtest's capture of `eprint!`.
     let errors = std::thread::spawn(move || forward_stderr(stderr));
-    let markers = forward_stdout(child.stdout.take().expect("piped"));
+    let markers = forward_stdout(child.stdout.take().expect("piped"), name);
     let status = child.wait().expect("the child test process");
     let _ = errors.join();
     ended(&markers, status)
@@ -82,7 +83,7 @@ pub fn run_in_child(test_path: &str) -> Ended {
 
 /// The markers a child printed, in order; its other lines are printed here (but the empty
 /// line [`mark`] writes before each marker).
-fn forward_stdout(stdout: impl Read) -> Vec<String> {
+fn forward_stdout(stdout: impl Read, name: &str) -> Vec<String> {
     let mut reader = BufReader::new(stdout);
     let (mut markers, mut line) = (Vec::new(), Vec::new());
     let (mut begun, mut blank) = (false, false);
@@ -113,11 +114,20 @@ fn forward_stdout(stdout: impl Read) -> Vec<String> {
                 print!("{text}");
             }
         }
-        if let Some(marker) = marker {
-            begun |= marker == "begin";
-            markers.push(marker);
+        if let Some(ours) = marker.as_deref().and_then(|m| own_marker(m, name)) {
+            begun |= ours == "begin";
+            markers.push(ours);
         }
     }
+}
+
+/// A marker of lab test `name`, without the name (or the watchdog's `reported`).
+fn own_marker(marker: &str, name: &str) -> Option<String> {
+    if marker == "reported" {
+        return Some(marker.to_owned());
+    }
+    let rest = marker.strip_prefix(name)?.strip_prefix(' ')?;
+    Some(rest.to_owned())
 }
 
 fn forward_stderr(mut stderr: impl Read) {
@@ -183,5 +193,25 @@ pub fn describe(status: ExitStatus) -> (crate::FailureKind, String) {
             crate::FailureKind::Crash,
             format!("the test process ended with {status}"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_marker;
+
+    #[test]
+    fn markers_of_another_lab_test_are_not_ours() {
+        let ours = |marker: &str, name: &str| own_marker(marker, name);
+        assert_eq!(
+            ours("persist1_2c run 3", "persist1_2c").as_deref(),
+            Some("run 3")
+        );
+        assert_eq!(ours("persist1_2c run 3", "persist1"), None);
+        assert_eq!(
+            ours("backup_2b done 1,4", "backup_2b").as_deref(),
+            Some("done 1,4")
+        );
+        assert_eq!(ours("reported", "backup_2b").as_deref(), Some("reported"));
     }
 }
