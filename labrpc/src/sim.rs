@@ -188,6 +188,19 @@ enum Event {
     },
 }
 
+impl Event {
+    /// Bytes of message payload this event holds while it is pending.
+    fn payload_bytes(&self) -> u64 {
+        match self {
+            Event::Request { args, .. } => args.len() as u64,
+            Event::Outcome {
+                reply: Ok(bytes), ..
+            } => bytes.len() as u64,
+            _ => 0,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Queued {
     at: SimTime,
@@ -243,6 +256,8 @@ struct Core {
     fingerprint: Fingerprint,
     observer: Option<Box<dyn Observer>>,
     events: u64,
+    /// Invariant: the sum of [`Event::payload_bytes`] over `queue`.
+    pending_bytes: u64,
 }
 
 impl Core {
@@ -250,6 +265,7 @@ impl Core {
         debug_assert!(at >= self.now, "event scheduled in the past");
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.pending_bytes += event.payload_bytes();
         self.queue.push(Queued { at, seq, event });
     }
 
@@ -397,6 +413,7 @@ impl<N: Node> Sim<N> {
             fingerprint: Fingerprint::default(),
             observer: None,
             events: 0,
+            pending_bytes: 0,
         };
         // A run that ended in a node's panic left its node and time as the thread's current
         // ones; this run's first log lines are its own.
@@ -436,6 +453,12 @@ impl<N: Node> Sim<N> {
     /// in memory besides its nodes.
     pub fn pending_events(&self) -> usize {
         self.core.queue.len()
+    }
+
+    /// Bytes of the messages in flight: requests not yet handled and replies not yet
+    /// delivered (encoded, as they were sent).
+    pub fn pending_bytes(&self) -> u64 {
+        self.core.pending_bytes
     }
 
     /// Events processed so far.
@@ -696,6 +719,7 @@ impl<N: Node> Sim<N> {
     pub fn step(&mut self) -> Option<Stepped> {
         let Queued { at, event, .. } = self.core.queue.pop()?;
         debug_assert!(at >= self.core.now);
+        self.core.pending_bytes -= event.payload_bytes();
         self.core.now = at;
         crate::current::set(at, None);
         Some(match event {

@@ -6,8 +6,8 @@ use raft::RaftNode;
 use raft_reference::Reference;
 use tester::misbehaving::{
     AppliesSnapshotAtMax, ArmsTimersForever, CallsNoSuchPeer, CancelsTimerZero, DROP_PANIC,
-    LOOP_FROM_MS, LoopsForever, PanicsOnDrop, PanicsOnReply, PilesUpTimers, REPLY_PANIC,
-    RearmsAtOnce, RejectsItsOwnState, STATE_PANIC, StartsAtOne, TimesOutNever,
+    FloodsBytes, LOOP_FROM_MS, LoopsForever, PanicsOnDrop, PanicsOnReply, PilesUpTimers,
+    REPLY_PANIC, RearmsAtOnce, RejectsItsOwnState, STATE_PANIC, StartsAtOne, TimesOutNever,
 };
 use tester::{
     Config, Failure, FailureKind, Part, RunOptions, RunReport, TestCase, TestResult, registry,
@@ -263,7 +263,10 @@ fn cargo_tests_watchdog_stops_a_handler_that_never_returns_naming_it() {
         ),
         "{stdout}"
     );
-    assert!(stdout.contains(" S0 is still in handle_timer."), "{stdout}");
+    assert!(
+        stdout.contains(" S0 is still in handle_timer, handling TimerId("),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("reproduce: LAB_SEED=3 cargo test --release -p raft-reference"),
         "{stdout}"
@@ -285,4 +288,20 @@ fn a_run_that_piles_up_pending_events_is_stopped_at_the_bound() {
     );
     // Up to 1,000 more every millisecond: stopped within the second after the storm starts.
     assert!(failure.at.as_millis() < LOOP_FROM_MS + 1000, "{failure}");
+}
+
+#[test]
+fn a_storm_of_large_messages_is_stopped_at_the_bytes_in_flight_bound() {
+    let report = run::<FloodsBytes<Reference>>("rpc_bytes_2b", 1, true);
+    let failure = report.result.expect_err("the storm is stopped");
+    assert_eq!(failure.kind, FailureKind::ResourceLimit, "{failure}");
+    let bound = tester::MAX_PENDING_BYTES;
+    assert!(
+        failure.message.contains(&format!(
+            "bytes of messages in flight at once, more than {bound} (128 MiB)"
+        )),
+        "{failure}"
+    );
+    // Long before the pending-events bound: each copy is a 5,000-byte command.
+    assert!(report.events < 100_000, "{}", report.events);
 }

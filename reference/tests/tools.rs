@@ -1,78 +1,54 @@
 //! The hunt and the determinism check against implementations that misbehave on purpose: one
-//! that is nondeterministic, one whose handler never returns, one that panics. Then the built
-//! binaries as a user runs them: hunts that select nothing, an interrupted hunt.
+//! that is nondeterministic, one whose handler never returns, one that panics, one whose
+//! leader is fickle (the `hunt-misbehaving` binary hunts them: the hunt runs each run in a
+//! worker process that re-executes its own binary). Then the built binaries as a user runs
+//! them: hunts that select nothing, an interrupted hunt.
 
 // A handler that never returns and a hunt interrupted mid-way need real sleeps: these tests
 // drive the hunt from outside the simulation, as `scripts/` does.
 #![allow(clippy::disallowed_methods)]
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use clap::Parser;
 use raft::{Context, Init, RaftNode, TimerId};
-use scripts::Implementation;
-use scripts::hunt::HuntArgs;
 use scripts::record::read_jsonl;
 use tester::controls::{Broken, Bug};
+use tester::misbehaving::REPLY_PANIC;
 use tester::{RunOptions, determinism};
 
-/// Each first boot of server 0 (at time 0) with an odd count sets one extra timer: run 2
-/// differs from run 1. Later boots do not count: the safety checker's shadow boots (of a node
-/// from its persisted state, to check it persisted) call `new` too.
-const DRIFT: u8 = 0;
-/// After 2 virtual seconds, every timer handler sleeps forever.
-const STUCK: u8 = 1;
-/// After 1 virtual second, every timer handler panics.
-const PANIC: u8 = 2;
-/// As `DRIFT`, with its own boot count (tests run in parallel).
-const DRIFT_TOO: u8 = 3;
+/// The reference, nondeterministic: each first boot of server 0 (at time 0) with an odd count
+/// sets one extra timer, so run 2 of a seed differs from run 1. Later boots do not count: the
+/// safety checker's shadow boots (of a node from its persisted state) call `new` too.
+type Drifting = Broken<raft_reference::Reference, Drift>;
 
-/// Boots of server 0, per mode.
-static BOOTS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+/// Boots of server 0 at time 0.
+static BOOTS: AtomicU64 = AtomicU64::new(0);
 
-/// The reference with one kind of misbehaviour.
-type Misbehaving<const MODE: u8> = Broken<raft_reference::Reference, Misbehaviour<MODE>>;
-
-/// The misbehaviour of [`Misbehaving`], by `MODE`.
-struct Misbehaviour<const MODE: u8> {
+/// The misbehaviour of [`Drifting`].
+struct Drift {
     me: usize,
     /// The drifting extra timer, swallowed when it fires.
     extra: Option<TimerId>,
 }
 
-impl<R: RaftNode, const MODE: u8> Bug<R> for Misbehaviour<MODE> {
+impl<R: RaftNode> Bug<R> for Drift {
     fn new(init: &Init) -> Self {
-        Misbehaviour {
+        Drift {
             me: init.me,
             extra: None,
         }
     }
 
     fn booted(&mut self, ctx: &mut Context<'_, R::Request>) {
-        let drifts = MODE == DRIFT || MODE == DRIFT_TOO;
-        if drifts
-            && self.me == 0
-            && ctx.now_ms() == 0
-            && BOOTS[usize::from(MODE)].fetch_add(1, Ordering::SeqCst) % 2 == 1
-        {
+        if self.me == 0 && ctx.now_ms() == 0 && BOOTS.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
             self.extra = Some(ctx.set_timer(1));
         }
     }
 
-    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
-        if self.extra == Some(timer) {
-            return false;
-        }
-        if MODE == STUCK && ctx.now_ms() > 2000 {
-            loop {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        if MODE == PANIC && ctx.now_ms() > 1000 {
-            panic!("deliberate panic in a timer handler");
-        }
-        true
+    fn passes_timer(&mut self, _: &R, _: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
+        self.extra != Some(timer)
     }
 }
 
@@ -83,8 +59,21 @@ fn scratch(name: &str) -> std::path::PathBuf {
     dir
 }
 
-fn args(extra: &[&str]) -> HuntArgs {
-    HuntArgs::try_parse_from(["hunt", "--plain"].iter().chain(extra)).unwrap()
+/// A hunt by the `hunt-misbehaving` binary over the Raft `raft` (its `MISBEHAVING` names), in
+/// `dir`, with `--plain` and `args`: (exit status, stdout, stderr).
+fn hunt_over(raft: &str, dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hunt-misbehaving"))
+        .arg("--plain")
+        .args(args)
+        .env("MISBEHAVING", raft)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -94,7 +83,7 @@ fn the_reference_is_deterministic_and_drift_is_named_at_its_first_event() {
     assert!(report.passed());
     assert_eq!(mismatch, None);
 
-    let case = tester::registry::find::<Misbehaving<DRIFT>>("initial_election_2a").unwrap();
+    let case = tester::registry::find::<Drifting>("initial_election_2a").unwrap();
     let (_, mismatch) = determinism::run_twice(&case, 7, RunOptions::default());
     let mismatch = mismatch.expect("the extra timer is seen");
     assert!(mismatch.index.is_some());
@@ -107,29 +96,31 @@ fn the_reference_is_deterministic_and_drift_is_named_at_its_first_event() {
 fn a_hung_run_is_reported_with_its_seed_and_the_hunt_still_ends() {
     let dir = scratch("stuck");
     let jsonl = dir.join("r.jsonl");
-    let args = args(&[
-        "initial_election_2a",
-        "--seeds",
-        "2",
-        "--hang-timeout",
-        "1",
-        "--out",
-        dir.to_str().unwrap(),
-        "--jsonl",
-        jsonl.to_str().unwrap(),
-    ]);
-    let code = scripts::hunt::run::<Misbehaving<STUCK>>(&args, Implementation::Canary).unwrap();
-    assert_eq!(code, 1);
+    let (code, stdout, stderr) = hunt_over(
+        "loops-forever",
+        &dir,
+        &[
+            "initial_election_2a",
+            "--seeds",
+            "3",
+            "--hang-timeout",
+            "1",
+            "--out",
+            dir.to_str().unwrap(),
+            "--jsonl",
+            jsonl.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.ends_with("0 passed, 3 failed\n"), "{stdout}");
     let records = read_jsonl(&jsonl).unwrap();
-    assert_eq!(records.len(), 2);
+    assert_eq!(records.len(), 3, "every run ran: a hang costs one run");
     for record in &records {
         assert_eq!(record.kind.as_deref(), Some("hang"), "{record:?}");
+        let replay = record.replay.as_deref().unwrap();
         assert!(
-            record
-                .replay
-                .as_deref()
-                .unwrap()
-                .contains("initial_election_2a")
+            replay.contains(&format!("initial_election_2a {}", record.seed)),
+            "{replay}"
         );
     }
     assert!(dir.join("initial_election_2a-1.log").exists());
@@ -139,27 +130,30 @@ fn a_hung_run_is_reported_with_its_seed_and_the_hunt_still_ends() {
 fn a_panic_is_one_failed_run_with_its_location_log_and_trace() {
     let dir = scratch("panic");
     let jsonl = dir.join("r.jsonl");
-    let args = args(&[
-        "re_election",
-        "--seeds",
-        "3",
-        "--out",
-        dir.to_str().unwrap(),
-        "--jsonl",
-        jsonl.to_str().unwrap(),
-    ]);
-    let code = scripts::hunt::run::<Misbehaving<PANIC>>(&args, Implementation::Canary).unwrap();
-    assert_eq!(code, 1);
+    let (code, stdout, _) = hunt_over(
+        "panics-on-reply",
+        &dir,
+        &[
+            "re_election",
+            "--seeds",
+            "3",
+            "--out",
+            dir.to_str().unwrap(),
+            "--jsonl",
+            jsonl.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
     let records = read_jsonl(&jsonl).unwrap();
     assert_eq!(records.len(), 3);
     let record = &records[0];
     assert_eq!(record.kind.as_deref(), Some("panic"));
     let message = record.message.as_deref().unwrap();
-    assert!(message.contains("deliberate panic"), "{message}");
-    assert!(message.contains("tools.rs:"), "{message}");
+    assert!(message.contains(REPLY_PANIC), "{message}");
+    assert!(message.contains("misbehaving.rs:"), "{message}");
     let log = std::fs::read_to_string(dir.join(format!("re_election_2a-{}.log", record.seed)));
     let log = log.unwrap();
-    assert!(log.contains("deliberate panic"), "{log}");
+    assert!(log.contains(REPLY_PANIC), "{log}");
     assert!(
         log.contains("stack backtrace")
             || log.contains("disabled backtrace")
@@ -173,26 +167,27 @@ fn a_panic_is_one_failed_run_with_its_location_log_and_trace() {
     assert!(page.contains("deliberate panic") && page.contains("RequestVote"));
 }
 
+/// `hunt` (the reference) in `dir` with `--plain` and the words of `args`: its exit status.
+fn hunt_reference(dir: &Path, args: &str) -> Option<i32> {
+    tool(env!("CARGO_BIN_EXE_hunt"), dir, &format!("--plain {args}")).0
+}
+
 #[test]
 fn a_short_hunt_passes_on_the_reference_and_resumes_without_rerunning() {
     let dir = scratch("resume");
     let jsonl = dir.join("r.jsonl");
     let path = jsonl.to_str().unwrap();
-    let first = args(&["2a", "--seeds", "2", "--jsonl", path]);
     assert_eq!(
-        scripts::hunt::run::<raft_reference::Reference>(&first, Implementation::Reference),
-        Ok(0)
+        hunt_reference(&dir, &format!("2a --seeds 2 --jsonl {path}")),
+        Some(0)
     );
     assert_eq!(read_jsonl(&jsonl).unwrap().len(), 6);
-    let again = args(&["2a", "--seeds", "2", "--jsonl", path]);
-    let refused =
-        scripts::hunt::run::<raft_reference::Reference>(&again, Implementation::Reference);
-    assert!(refused.unwrap_err().contains("--resume"));
-    let more = args(&["2a", "--seeds", "3", "--jsonl", path, "--resume"]);
-    assert_eq!(
-        scripts::hunt::run::<raft_reference::Reference>(&more, Implementation::Reference),
-        Ok(0)
-    );
+    let again = format!("--plain 2a --seeds 2 --jsonl {path}");
+    let (code, _, stderr) = tool(env!("CARGO_BIN_EXE_hunt"), &dir, &again);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    let more = format!("2a --seeds 3 --jsonl {path} --resume");
+    assert_eq!(hunt_reference(&dir, &more), Some(0));
     let records = read_jsonl(&jsonl).unwrap();
     assert_eq!(records.len(), 9, "only seed 3 ran");
     assert_eq!(records.iter().filter(|r| r.seed == 3).count(), 3);
@@ -211,18 +206,16 @@ fn two_successive_interrupted_resumes_and_a_merge_read_every_run_once() {
     let jsonl = dir.join("r.jsonl");
     let path = jsonl.to_str().unwrap();
     let hunt = |seeds: &str, resume: bool| {
-        let mut list = vec!["initial_election_2a", "--seeds", seeds, "--jsonl", path];
-        if resume {
-            list.push("--resume");
-        }
-        scripts::hunt::run::<raft_reference::Reference>(&args(&list), Implementation::Reference)
+        let resume = if resume { " --resume" } else { "" };
+        let args = format!("initial_election_2a --seeds {seeds} --jsonl {path}{resume}");
+        hunt_reference(&dir, &args)
     };
-    assert_eq!(hunt("3", false), Ok(0));
+    assert_eq!(hunt("3", false), Some(0));
     // Killed while writing its third run; requeued, and killed again the same way.
     cut_mid_line(&jsonl);
-    assert_eq!(hunt("4", true), Ok(0));
+    assert_eq!(hunt("4", true), Some(0));
     cut_mid_line(&jsonl);
-    assert_eq!(hunt("5", true), Ok(0));
+    assert_eq!(hunt("5", true), Some(0));
     let text = std::fs::read_to_string(&jsonl).unwrap();
     assert!(text.ends_with('\n') && !text.contains("\n\n"), "{text}");
     let mut seeds: Vec<u64> = read_jsonl(&jsonl).unwrap().iter().map(|r| r.seed).collect();
@@ -235,20 +228,23 @@ fn two_successive_interrupted_resumes_and_a_merge_read_every_run_once() {
 fn the_hunt_reports_nondeterminism_as_a_failure() {
     let dir = scratch("drift");
     let jsonl = dir.join("r.jsonl");
-    let args = args(&[
-        "initial_election_2a",
-        "--seeds",
-        "2",
-        "--jobs",
-        "1",
-        "--check-determinism",
-        "--out",
-        dir.to_str().unwrap(),
-        "--jsonl",
-        jsonl.to_str().unwrap(),
-    ]);
-    let code = scripts::hunt::run::<Misbehaving<DRIFT_TOO>>(&args, Implementation::Canary);
-    assert_eq!(code, Ok(1));
+    let (code, stdout, _) = hunt_over(
+        "drifts",
+        &dir,
+        &[
+            "initial_election_2a",
+            "--seeds",
+            "2",
+            "--jobs",
+            "1",
+            "--check-determinism",
+            "--out",
+            dir.to_str().unwrap(),
+            "--jsonl",
+            jsonl.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
     for record in read_jsonl(&jsonl).unwrap() {
         assert_eq!(
             record.kind.as_deref(),
@@ -256,10 +252,8 @@ fn the_hunt_reports_nondeterminism_as_a_failure() {
             "{record:?}"
         );
         let replay = record.replay.unwrap();
-        // Runnable from where the hunt ran (`cargo test` runs in reference/): the wrapper's
-        // absolute path.
-        assert!(replay.starts_with("LAB_CHECK_DETERMINISM=1 /"), "{replay}");
-        assert!(replay.contains("scripts/replay --canary"), "{replay}");
+        assert!(replay.starts_with("LAB_CHECK_DETERMINISM=1 "), "{replay}");
+        assert!(replay.contains("replay"), "{replay}");
     }
 }
 
@@ -325,49 +319,13 @@ fn an_interrupted_hunt_says_so_right_above_its_totals() {
     assert!(last.ends_with(" passed, 0 failed"), "{stdout}");
 }
 
-/// A leader that falls silent 300 ms into its term: its calls are dropped, so a follower
-/// times out and the leader changes every few hundred milliseconds. Go's initial election
-/// test passes it with `warning: term changed even though there were no failures`.
-struct Fickle {
-    leading: bool,
-    /// When this node's current leadership began (its first call as leader).
-    since_ms: Option<u64>,
-}
-
-impl<R: RaftNode> Bug<R> for Fickle {
-    fn new(_init: &Init) -> Self {
-        Fickle {
-            leading: false,
-            since_ms: None,
-        }
-    }
-
-    fn call(&mut self, ctx: &mut Context<'_, R::Request>, peer: usize, request: R::Request) {
-        if !self.leading {
-            self.since_ms = None;
-            ctx.call(peer, request);
-            return;
-        }
-        let since_ms = *self.since_ms.get_or_insert(ctx.now_ms());
-        if ctx.now_ms() - since_ms < 300 {
-            ctx.call(peer, request);
-        }
-    }
-
-    fn after_input(&mut self, inner: &R) {
-        self.leading = inner.state().1;
-    }
-}
-
-type FickleRaft = Broken<raft_reference::Reference, Fickle>;
-
 #[test]
 fn warnings_are_counted_shown_and_fail_strict_hunts() {
     let dir = scratch("warnings");
     let jsonl = dir.join("r.jsonl");
     let path = jsonl.to_str().unwrap();
-    let lenient = args(&["initial_election_2a", "--seeds", "8", "--jsonl", path]);
-    let code = scripts::hunt::run::<FickleRaft>(&lenient, Implementation::Canary).unwrap();
+    let lenient = ["initial_election_2a", "--seeds", "8", "--jsonl", path];
+    let code = hunt_over("fickle", &dir, &lenient).0.unwrap();
     let records = read_jsonl(&jsonl).unwrap();
     let warned: Vec<_> = records.iter().filter(|r| r.warnings > 0).collect();
     assert!(!warned.is_empty(), "{records:#?}");
@@ -387,7 +345,7 @@ fn warnings_are_counted_shown_and_fail_strict_hunts() {
     let strict_jsonl = dir.join("strict.jsonl");
     let path = strict_jsonl.to_str().unwrap();
     let out = dir.join("out");
-    let strict = args(&[
+    let strict = [
         "initial_election_2a",
         "--seeds",
         "8",
@@ -396,9 +354,9 @@ fn warnings_are_counted_shown_and_fail_strict_hunts() {
         path,
         "--out",
         out.to_str().unwrap(),
-    ]);
-    let strict_code = scripts::hunt::run::<FickleRaft>(&strict, Implementation::Canary);
-    assert_eq!(strict_code, Ok(1));
+    ];
+    let strict_code = hunt_over("fickle", &dir, &strict).0;
+    assert_eq!(strict_code, Some(1));
     let records = read_jsonl(&strict_jsonl).unwrap();
     let failed_on_warnings: Vec<_> = records
         .iter()

@@ -1,47 +1,44 @@
-//! The flake hunt: many seeds of many tests on a pool of worker threads.
+//! The flake hunt: many seeds of many tests, each run in a worker process.
 //!
-//! A feeder thread walks the [`plan`] into a bounded crossbeam channel; each
-//! worker pulls `(test, seed)` runs and makes each one a single-threaded simulation with
-//! [`tester::run_case`] (or [`tester::determinism::run_twice`]); the main thread writes the
-//! result file, draws the display and runs the wall-clock watchdog. A run that panics is a
-//! failed run ([`tester::run_case`] catches it; the panic hook keeps workers quiet). A run
-//! still going after `--hang-timeout` seconds is reported as a hang with its seed; its thread
-//! cannot be killed, so it is abandoned, a fresh worker takes its place, and at the end the
-//! process exits without joining it.
+//! The main thread walks the [`plan`] and hands `(test, seed)` runs, one at a time, to a pool
+//! of `--jobs` worker processes ([`crate::worker`]: the hunt binary re-executed); each makes a
+//! run a single-threaded simulation with [`tester::run_case`] (or
+//! [`tester::determinism::run_twice`]) and answers with its record. The main thread writes the
+//! result file, draws the display and keeps the wall-clock watchdog. A run that panics is a
+//! failed run ([`tester::run_case`] catches it). A run still going after `--hang-timeout`
+//! seconds costs that run: its worker is killed (`hang`) and a new one takes its place. A
+//! worker that dies in the middle of a run (a stack overflow, `std::process::exit`) costs that
+//! run too, classed `crash` (killed by a signal) or `exit` (exited by itself, with any status).
 //!
-//! After a run fails, its worker reruns the seed (cheap: the run is deterministic) with the
-//! debug log captured and a [`tester::trace::Trace`] installed, and saves both to the output
-//! folder.
+//! After a run fails, a worker reruns the seed (cheap: the run is deterministic) with the
+//! debug log captured and a trace, into the output folder, within the byte caps
+//! ([`crate::artifacts`]).
 //!
 //! Entry points: [`hunt_main`] hunts any [`RaftNode`], from a binary in the crate that
 //! implements it; [`main_with`] is `scripts/hunt` (the reference, or `--canary`), whose binary
-//! lives in the `raft-reference` package.
+//! lives in the `raft-reference` package. Both serve as the worker too (hidden
+//! `--worker-out DIR`).
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use labrpc::MICROS_PER_MS;
 use raft::RaftNode;
-use tester::trace::Trace;
-use tester::{FailureKind, RunOptions, TestCase, determinism, run_case};
+use tester::{FailureKind, TestCase, determinism, run_case};
 
+use crate::artifacts::{self, DEFAULT_BYTES_PER_HUNT, DEFAULT_BYTES_PER_RUN};
 use crate::display::{Display, human_duration};
-use crate::logging::{self, Capture};
 use crate::plan::{self, Done, Shard};
 use crate::record::{self, NONDETERMINISTIC, RunRecord, Summary};
-use crate::{Checks, Implementation, junit, megabytes, peak_memory_bytes};
-
-/// Largest log or trace file saved for one failing run; the rest is cut.
-const ARTIFACT_LIMIT_BYTES: u64 = 64 << 20;
-/// Stack of a worker thread (a deep panic or a recursive implementation needs room).
-const WORKER_STACK_BYTES: usize = 32 << 20;
+use crate::worker::{self, Answer, Event, Job, Worker};
+use crate::{Checks, Implementation, junit, logging, megabytes, peak_memory_bytes};
 
 /// `scripts/hunt`: run many seeds of the lab tests in parallel and report every failure with
 /// a one-line replay.
@@ -102,12 +99,25 @@ pub struct HuntArgs {
     /// with the Go checks alone. Printed replay commands carry it.
     #[arg(long)]
     pub no_checks: bool,
-    /// Report a run still going after this many wall-clock seconds as a hang.
+    /// Report a run still going after this many wall-clock seconds as a hang (its worker
+    /// process is killed and replaced).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub hang_timeout: u64,
     /// Save the log and trace of at most this many failing runs per test.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub keep: u64,
+    /// Bytes the saved log and trace of one failing run may hold together (K, M, G suffixes:
+    /// powers of 1024); past it they end with a note. Runs of identical lines are collapsed.
+    #[arg(long, default_value_t = DEFAULT_BYTES_PER_RUN, value_name = "BYTES",
+          value_parser = artifacts::parse_bytes)]
+    pub max_artifact_bytes_per_run: u64,
+    /// Bytes every file the hunt saves may hold together; past it no more are saved.
+    #[arg(long, default_value_t = DEFAULT_BYTES_PER_HUNT, value_name = "BYTES",
+          value_parser = artifacts::parse_bytes)]
+    pub max_artifact_bytes: u64,
+    /// Internal: serve as a worker process of a hunt saving artifacts in DIR.
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub worker_out: Option<PathBuf>,
     /// Plain lines even on a terminal (no progress bars).
     #[arg(long)]
     pub plain: bool,
@@ -124,6 +134,10 @@ static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 /// passed, 1 after failures or a hunt that stopped early, 2 after a usage error.
 pub fn main_with(hunt: impl FnOnce(&HuntArgs) -> Result<i32, String>) -> ExitCode {
     let args = HuntArgs::parse();
+    if args.worker_out.is_some() {
+        worker::ignore_interrupts();
+        return exit_code(hunt(&args));
+    }
     exit_code(with_signals(|| hunt(&args)))
 }
 
@@ -164,6 +178,10 @@ pub fn hunt_main<R: RaftNode>() -> ExitCode {
         return ExitCode::from(2);
     }
     let implementation = Implementation::Own(std::any::type_name::<R>());
+    if args.worker_out.is_some() {
+        worker::ignore_interrupts();
+        return exit_code(run::<R>(&args, implementation));
+    }
     exit_code(with_signals(|| run::<R>(&args, implementation)))
 }
 
@@ -192,84 +210,15 @@ fn exit_code(result: Result<i32, String>) -> ExitCode {
     }
 }
 
-/// What the workers share.
-struct Shared {
-    stop: AtomicBool,
-    checks: Checks,
-    implementation: Implementation,
-    out: PathBuf,
-    /// Failing runs of each test whose artifacts were taken (capped by `--keep`).
-    saved: Vec<AtomicU64>,
-    /// Whether anything was written to `out`.
-    wrote: AtomicBool,
-    keep: u64,
-}
-
-/// What a worker is doing, for the watchdog. One lock, so that a worker finishing a run and
-/// the watchdog abandoning it cannot both report it.
-#[derive(Default)]
-struct Slot(Mutex<SlotState>);
-
-#[derive(Default)]
-struct SlotState {
-    /// The run in progress: test, seed, since when, and whether it is the rerun that saves a
-    /// failure's log and trace.
-    current: Option<(usize, u64, Instant, bool)>,
-    abandoned: bool,
-}
-
-impl Slot {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn begin(&self, test: usize, seed: u64, rerun: bool) {
-        self.lock().current = Some((test, seed, Instant::now(), rerun));
-    }
-
-    /// Ends the current run; false if the watchdog abandoned it (the worker must then quit
-    /// without reporting it).
-    fn end(&self) -> bool {
-        let mut state = self.lock();
-        state.current = None;
-        !state.abandoned
-    }
-
-    /// Abandons the current run if it has been going for `limit`: returns it.
-    fn abandon_if_older(&self, limit: Duration) -> Option<(usize, u64, Duration, bool)> {
-        let mut state = self.lock();
-        let (test, seed, since, rerun) = state.current?;
-        if state.abandoned || since.elapsed() < limit {
-            return None;
-        }
-        state.abandoned = true;
-        Some((test, seed, since.elapsed(), rerun))
-    }
-
-    fn abandoned(&self) -> bool {
-        self.lock().abandoned
-    }
-}
-
-enum Msg {
-    /// A run finished.
-    Done {
-        worker: usize,
-        test: usize,
-        record: RunRecord,
-        /// For a failure: the log the worker is about to write (the trace is beside it).
-        log: Option<PathBuf>,
-    },
-    /// Something went wrong saving a failing run's artifacts.
-    Saved { worker: usize, note: String },
-    /// A worker found no more runs.
-    Exit { worker: usize },
-}
-
 /// The hunt over implementation `R`, named `implementation` in reports and replay commands.
-/// Returns the exit status (0: every run passed), or a usage error.
+/// Returns the exit status (0: every run passed), or a usage error. With `--worker-out`, this
+/// process is one of a hunt's workers ([`worker::serve`]).
 pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Result<i32, String> {
     let cases = plan::select(tester::registry::all::<R>(), &args.filters)?;
+    if let Some(out) = &args.worker_out {
+        let shared = artifacts::Shared::new(checks_of(args), implementation, out.clone());
+        return worker::serve(cases, shared);
+    }
     if args.list {
         for case in &cases {
             println!("{}", case.name);
@@ -278,26 +227,25 @@ pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Resu
     }
     let setup = Setup::new(args, implementation, &cases)?;
     setup.announce(args, cases.len(), implementation);
-    logging::init_capture();
-    logging::install_quiet_panic_hook();
-    let shared = Arc::new(Shared {
-        stop: AtomicBool::new(false),
-        checks: setup.checks,
-        implementation,
-        out: setup.out.clone(),
-        saved: cases.iter().map(|_| AtomicU64::new(0)).collect(),
-        wrote: AtomicBool::new(false),
-        keep: args.keep,
-    });
-    let jobs = setup.jobs;
-    let (mut progress, feed) = Progress::new(args, setup, &cases, implementation);
-    let cases = Arc::new(cases);
-    let mut workers = Workers::start(&cases, &shared, jobs, feed)?;
+    let pool = Pool::new(worker::Command::current(&setup.out)?, setup.jobs);
+    let (mut progress, (seeds, done)) = Progress::new(args, setup, &cases, implementation);
+    let mut runs = plan::runs(cases.len(), seeds, &done);
     let started = Instant::now();
-    progress.collect(args, &mut workers, &cases)?;
+    let mut pool = pool;
+    progress.collect(args, &mut pool, &cases, &mut runs)?;
     progress.display.finish();
     let elapsed = started.elapsed().as_secs_f64();
-    Ok(progress.report(args, elapsed, &shared, workers.abandoned))
+    let workers_peak = pool.close();
+    Ok(progress.report(args, elapsed, workers_peak))
+}
+
+/// The checks `args` (and the environment) ask for.
+fn checks_of(args: &HuntArgs) -> Checks {
+    Checks {
+        determinism: args.check_determinism || determinism::enabled(),
+        strict: args.strict || tester::warnings::strict_from_env(),
+        safety_off: Checks::safety_off_from(args.no_checks),
+    }
 }
 
 /// What a hunt is about to do: the runs, the checks, where results go.
@@ -400,78 +348,83 @@ impl Setup {
     }
 }
 
-/// The worker threads and the feeder that hands them runs.
-struct Workers<R: RaftNode> {
-    cases: Arc<Vec<TestCase<R>>>,
-    shared: Arc<Shared>,
-    jobs: Receiver<(usize, u64)>,
-    tx: Sender<Msg>,
-    rx: Receiver<Msg>,
-    slots: Vec<Arc<Slot>>,
-    /// Workers that have not exited and were not abandoned.
-    live: usize,
-    abandoned: usize,
-    /// Abandoned workers after which the hunt stops.
-    max_abandoned: usize,
+/// The worker processes: started when there is work, killed when a run hangs.
+struct Pool {
+    command: worker::Command,
+    size: usize,
+    workers: Vec<Worker>,
+    events: Receiver<Event>,
+    sender: Sender<Event>,
+    next_generation: u64,
+    /// The largest peak memory of a worker that ended.
+    peak_bytes: u64,
 }
 
-impl<R: RaftNode> Workers<R> {
-    /// Starts the feeder, which walks the plan lazily into a short queue, and `jobs` workers.
-    fn start(
-        cases: &Arc<Vec<TestCase<R>>>,
-        shared: &Arc<Shared>,
-        jobs: usize,
-        (seeds, done): (plan::Seeds, Done),
-    ) -> Result<Workers<R>, String> {
-        let (job_tx, job_rx) = bounded::<(usize, u64)>(jobs * 4);
-        let feeder_shared = Arc::clone(shared);
-        let tests = cases.len();
-        std::thread::Builder::new()
-            .name("hunt-feeder".into())
-            .spawn(move || {
-                for run in plan::runs(tests, seeds, &done) {
-                    if feeder_shared.stop.load(Ordering::Relaxed) || job_tx.send(run).is_err() {
-                        break;
-                    }
-                }
-            })
-            .map_err(|e| format!("cannot start a thread: {e}"))?;
-        let (tx, rx) = unbounded::<Msg>();
-        let mut workers = Workers {
-            cases: Arc::clone(cases),
-            shared: Arc::clone(shared),
-            jobs: job_rx,
-            tx,
-            rx,
-            slots: Vec::new(),
-            live: 0,
-            abandoned: 0,
-            max_abandoned: jobs.max(2),
-        };
-        for _ in 0..jobs {
-            workers.spawn()?;
+impl Pool {
+    fn new(command: worker::Command, size: usize) -> Pool {
+        let (sender, events) = worker::channel();
+        Pool {
+            command,
+            size,
+            workers: Vec::new(),
+            events,
+            sender,
+            next_generation: 0,
+            peak_bytes: 0,
         }
-        Ok(workers)
     }
 
-    /// Starts one more worker.
-    fn spawn(&mut self) -> Result<(), String> {
-        let id = self.slots.len();
-        let slot = Arc::new(Slot::default());
-        self.slots.push(Arc::clone(&slot));
-        let (cases, jobs, tx, shared) = (
-            Arc::clone(&self.cases),
-            self.jobs.clone(),
-            self.tx.clone(),
-            Arc::clone(&self.shared),
-        );
-        std::thread::Builder::new()
-            .name(format!("hunt-worker-{id}"))
-            .stack_size(WORKER_STACK_BYTES)
-            .spawn(move || worker::<R>(id, &cases, &jobs, &tx, &slot, &shared))
-            .map_err(|e| format!("cannot start a worker thread: {e}"))?;
-        self.live += 1;
-        Ok(())
+    /// A worker ready for a job; `None` when every worker is busy or starting (workers are
+    /// started, up to `--jobs`, the first time there is work and none is idle).
+    fn idle(&mut self) -> Result<Option<&mut Worker>, String> {
+        if let Some(at) = self
+            .workers
+            .iter()
+            .position(|w| w.ready && w.busy.is_none())
+        {
+            return Ok(Some(&mut self.workers[at]));
+        }
+        while self.workers.len() < self.size {
+            let worker = Worker::spawn(&self.command, self.next_generation, &self.sender)?;
+            self.next_generation += 1;
+            self.workers.push(worker);
+        }
+        Ok(None)
+    }
+
+    /// Whether any worker has a job, or is starting (and will take one).
+    fn working(&self) -> bool {
+        self.workers.iter().any(|w| w.busy.is_some() || !w.ready)
+    }
+
+    /// The worker of `generation`, if it is still in the pool.
+    fn get(&mut self, generation: u64) -> Option<&mut Worker> {
+        self.workers.iter_mut().find(|w| w.generation == generation)
+    }
+
+    /// Takes the worker of `generation` out of the pool.
+    fn remove(&mut self, generation: u64) -> Option<Worker> {
+        let at = self
+            .workers
+            .iter()
+            .position(|w| w.generation == generation)?;
+        let worker = self.workers.swap_remove(at);
+        self.note_peak(&worker);
+        Some(worker)
+    }
+
+    fn note_peak(&mut self, worker: &Worker) {
+        let peak = worker.peak_memory_bytes().unwrap_or(0);
+        self.peak_bytes = self.peak_bytes.max(peak);
+    }
+
+    /// Ends every worker; returns the largest peak memory of any.
+    fn close(mut self) -> u64 {
+        for worker in std::mem::take(&mut self.workers) {
+            self.note_peak(&worker);
+            worker.close();
+        }
+        self.peak_bytes
     }
 }
 
@@ -483,12 +436,61 @@ struct Progress {
     checks: Checks,
     implementation: Implementation,
     jobs: usize,
+    /// Test names, in plan order: the jobs name tests, the summary counts by index.
+    names: Vec<&'static str>,
     /// Runs in the plan, done or not.
     total: u64,
     ran: u64,
     resumed: u64,
     stop_reason: Option<String>,
     write_error: Option<String>,
+    /// `--stop-on-failure`.
+    stop_on_failure: bool,
+    /// Jobs taken from the plan or asked for by a failure, not handed out yet.
+    queued: VecDeque<Job>,
+    artifacts: ArtifactBook,
+}
+
+/// What the hunt saved in its output folder, against its caps.
+struct ArtifactBook {
+    out: PathBuf,
+    /// Failing runs of each test whose artifacts were taken (capped by `--keep`).
+    saved: Vec<u64>,
+    keep: u64,
+    per_run_bytes: u64,
+    /// `--max-artifact-bytes`.
+    cap_bytes: u64,
+    /// Bytes left of `--max-artifact-bytes`.
+    left_bytes: u64,
+    /// Whether anything was written to `out`.
+    wrote: bool,
+    /// Whether the hunt's cap stopped a save (said once).
+    capped: bool,
+}
+
+impl ArtifactBook {
+    /// Whether to save the artifacts of a failure of test `test`: counts it if so.
+    fn take(&mut self, test: usize) -> bool {
+        if self.saved[test] >= self.keep || self.left_bytes == 0 {
+            return false;
+        }
+        self.saved[test] += 1;
+        true
+    }
+
+    /// Sets aside the budget of one save: what is left of the hunt's, at most a run's.
+    fn reserve(&mut self) -> u64 {
+        let budget = self.per_run_bytes.min(self.left_bytes);
+        self.left_bytes -= budget;
+        budget
+    }
+
+    /// A save of `reserved` bytes wrote `bytes` (a little more than its budget, at most: the
+    /// log's head and tail are not cut).
+    fn spent(&mut self, bytes: u64, reserved: u64) {
+        self.wrote = true;
+        self.left_bytes = (self.left_bytes + reserved).saturating_sub(bytes);
+    }
 }
 
 impl Progress {
@@ -507,6 +509,16 @@ impl Progress {
             .zip(&setup.resumed_per_test)
             .map(|(case, &done)| (case.name, done, setup.seeds_per_test))
             .collect();
+        let artifacts = ArtifactBook {
+            out: setup.out.clone(),
+            saved: vec![0; cases.len()],
+            keep: args.keep,
+            per_run_bytes: args.max_artifact_bytes_per_run,
+            cap_bytes: args.max_artifact_bytes,
+            left_bytes: args.max_artifact_bytes,
+            wrote: false,
+            capped: false,
+        };
         let progress = Progress {
             display: Display::new(&rows, terminal),
             summary: setup.summary,
@@ -514,25 +526,29 @@ impl Progress {
             checks: setup.checks,
             implementation,
             jobs: setup.jobs,
+            names: cases.iter().map(|case| case.name).collect(),
             total: setup.total,
             ran: 0,
             resumed: setup.resumed_per_test.iter().sum(),
             stop_reason: None,
             write_error: None,
+            stop_on_failure: args.stop_on_failure,
+            queued: VecDeque::new(),
+            artifacts,
         };
         (progress, setup.feed)
     }
 
     /// Stops the hunt (runs in flight finish) for `reason`, unless it is stopping already.
-    fn stop(&mut self, shared: &Shared, reason: &str) {
+    fn stop(&mut self, reason: &str) {
         if self.stop_reason.is_none() {
             self.stop_reason = Some(reason.to_owned());
-            shared.stop.store(true, Ordering::SeqCst);
+            self.queued.retain(|job| matches!(job, Job::Save { .. }));
         }
     }
 
     /// Records a finished run: result file, display, summary. Returns whether it failed.
-    fn finish_run(&mut self, test: usize, record: RunRecord, log: Option<PathBuf>) -> bool {
+    fn finish_run(&mut self, test: usize, record: RunRecord, log: Option<String>) -> bool {
         self.ran += 1;
         if let Some(file) = self.jsonl.as_mut() {
             let line = serde_json::to_string(&record).expect("a record serializes");
@@ -545,122 +561,263 @@ impl Progress {
         if !record.passed {
             let mut block = failure_block(&record, self.implementation, self.checks);
             if let Some(log) = log {
-                block.push_str(&format!(
-                    "\n    log:    {} (and .trace, .html)",
-                    log.display()
-                ));
+                block.push_str(&format!("\n    log:    {log} (and .trace, .html)"));
             }
             self.display.println(&block);
         } else if record.warnings > 0 && self.summary.warned.len() < record::LISTED_WARNINGS {
             self.display.println(&record::warning_block(&record));
         }
         self.summary.add(&record);
+        if !record.passed && self.stop_on_failure {
+            self.stop(STOPPED_AT_FIRST_FAILURE);
+        }
         !record.passed
     }
 
-    /// Takes messages from the workers and runs the watchdog until every worker is done.
+    /// Hands out runs and takes answers, with the watchdog, until no worker has a job.
     fn collect<R: RaftNode>(
         &mut self,
         args: &HuntArgs,
-        workers: &mut Workers<R>,
+        pool: &mut Pool,
         cases: &[TestCase<R>],
+        runs: &mut dyn Iterator<Item = (usize, u64)>,
     ) -> Result<(), String> {
         let hang_after = Duration::from_secs(args.hang_timeout.max(1));
-        while workers.live > 0 {
+        loop {
             if INTERRUPTS.load(Ordering::SeqCst) > 0 && self.stop_reason.is_none() {
-                self.stop(&workers.shared, "interrupted: by Ctrl-C or SIGTERM");
+                self.stop("interrupted: by Ctrl-C or SIGTERM");
+                self.queued.clear();
                 self.display.println(
                     "interrupted: finishing the runs in flight (interrupt again to quit now)",
                 );
             }
-            match workers.rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(message) => self.take(message, args, workers),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+            self.hand_out(pool, cases, runs)?;
+            if !pool.working() {
+                return Ok(());
             }
-            self.watchdog(args, workers, cases, hang_after)?;
+            match pool.events.recv_timeout(Duration::from_millis(100)) {
+                Ok(event) => self.take(event, pool, cases)?,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => unreachable!("the pool holds a sender"),
+            }
+            self.watchdog(pool, cases, hang_after);
             self.display.tick();
         }
+    }
+
+    /// Gives every idle worker a job, starting workers while there is work for them.
+    fn hand_out<R: RaftNode>(
+        &mut self,
+        pool: &mut Pool,
+        cases: &[TestCase<R>],
+        runs: &mut dyn Iterator<Item = (usize, u64)>,
+    ) -> Result<(), String> {
+        loop {
+            if self.queued.is_empty() && self.stop_reason.is_none() {
+                let Some((test, seed)) = runs.next() else {
+                    return Ok(());
+                };
+                let test = cases[test].name.to_owned();
+                self.queued.push_back(Job::Run { test, seed });
+            }
+            if self.queued.is_empty() {
+                return Ok(());
+            }
+            let Some(worker) = pool.idle()? else {
+                return Ok(());
+            };
+            let job = self.queued.pop_front().expect("a job");
+            worker.send(job);
+        }
+    }
+
+    /// One event from a worker.
+    fn take<R: RaftNode>(
+        &mut self,
+        event: Event,
+        pool: &mut Pool,
+        cases: &[TestCase<R>],
+    ) -> Result<(), String> {
+        match event {
+            Event::Answer(generation, answer) => {
+                // A worker killed by the watchdog may have answered on its way out: ignored.
+                let Some(worker) = pool.get(generation) else {
+                    return Ok(());
+                };
+                let job = worker.busy.take();
+                match (answer, job) {
+                    (Answer::Ready, _) => worker.ready = true,
+                    (Answer::Done(record), Some((job, _))) => self.done(&job, record),
+                    (Answer::Saved { bytes, note }, job) => {
+                        let reserved = match job {
+                            Some((Job::Save { budget_bytes, .. }, _)) => budget_bytes,
+                            _ => 0,
+                        };
+                        self.artifacts.spent(bytes, reserved);
+                        if let Some(note) = note {
+                            self.display.println(&note);
+                        }
+                    }
+                    (Answer::Done(record), None) => {
+                        return Err(format!(
+                            "a worker answered a run it was not given: {record:?}"
+                        ));
+                    }
+                }
+            }
+            Event::Gone(generation) => {
+                if let Some(mut worker) = pool.remove(generation) {
+                    self.gone(&mut worker, cases)?;
+                }
+            }
+        }
         Ok(())
     }
 
-    /// One message from a worker.
-    fn take<R: RaftNode>(&mut self, message: Msg, args: &HuntArgs, workers: &mut Workers<R>) {
-        match message {
-            Msg::Done {
-                worker,
-                test,
-                record,
-                log,
-            } => {
-                if workers.slots[worker].abandoned() {
-                    return;
-                }
-                if self.finish_run(test, record, log) && args.stop_on_failure {
-                    self.stop(&workers.shared, STOPPED_AT_FIRST_FAILURE);
-                }
+    /// A run's record: counted, and its artifacts asked for if it failed.
+    fn done(&mut self, job: &Job, record: RunRecord) {
+        let (name, seed) = job.run();
+        let test = self.test_index(name);
+        let save = !record.passed && self.artifacts.take(test);
+        let fingerprint = record.fingerprint.clone();
+        let log = save.then(|| {
+            let path = artifacts::path_in(&self.artifacts.out, name, seed, "log");
+            format!("{} (and .trace)", path.display())
+        });
+        self.finish_run(test, record, log);
+        if save && INTERRUPTS.load(Ordering::SeqCst) == 0 {
+            self.queued.push_front(Job::Save {
+                test: name.to_owned(),
+                seed,
+                fingerprint,
+                budget_bytes: self.artifacts.reserve(),
+            });
+        }
+        if !save && self.artifacts.left_bytes == 0 && !self.artifacts.capped {
+            self.artifacts.capped = true;
+            self.display.println(&format!(
+                "    the hunt's saved files reached --max-artifact-bytes ({} bytes): no more \
+                 logs and traces are saved",
+                self.artifacts.cap_bytes
+            ));
+        }
+    }
+
+    fn test_index(&self, name: &str) -> usize {
+        self.names
+            .iter()
+            .position(|&n| n == name)
+            .expect("a worker answered about a test of the plan")
+    }
+
+    /// A worker ended: if it was in the middle of a job, that job is lost with it.
+    fn gone<R: RaftNode>(
+        &mut self,
+        worker: &mut Worker,
+        cases: &[TestCase<R>],
+    ) -> Result<(), String> {
+        let (kind, how) = worker.death();
+        match worker.busy.take() {
+            Some((job @ Job::Run { .. }, since)) => {
+                self.lose_run(&job, cases, kind, how, since.elapsed());
+                Ok(())
             }
-            Msg::Saved { worker, note } => {
-                if !workers.slots[worker].abandoned() {
-                    self.display.println(&note);
-                }
+            Some((Job::Save { test, seed, .. }, _)) => {
+                self.display.println(&format!(
+                    "    the rerun of {test} seed {seed} that saves its log and trace died: {how}"
+                ));
+                Ok(())
             }
-            Msg::Exit { worker } => {
-                if !workers.slots[worker].abandoned() {
-                    workers.live -= 1;
-                }
+            None if !worker.ready => Err(format!(
+                "a worker process ended before it was ready: {how}. Is this binary a hunt \
+                 (scripts::hunt_main or scripts::hunt::main_with)?"
+            )),
+            None => {
+                self.display
+                    .println(&format!("    a worker process ended while idle: {how}"));
+                Ok(())
             }
         }
     }
 
-    /// Abandons every run older than `hang_after` and reports it as a hang; replaces its
-    /// worker unless the hunt stops.
+    /// Kills every worker whose job has run for `hang_after`; a run is lost as a hang.
     fn watchdog<R: RaftNode>(
         &mut self,
-        args: &HuntArgs,
-        workers: &mut Workers<R>,
+        pool: &mut Pool,
         cases: &[TestCase<R>],
         hang_after: Duration,
-    ) -> Result<(), String> {
-        for worker in 0..workers.slots.len() {
-            let Some((test, seed, wall, rerun)) =
-                workers.slots[worker].abandon_if_older(hang_after)
-            else {
+    ) {
+        let hung: Vec<u64> = pool
+            .workers
+            .iter()
+            .filter(|w| {
+                w.busy
+                    .as_ref()
+                    .is_some_and(|(_, since)| since.elapsed() >= hang_after)
+            })
+            .map(|w| w.generation)
+            .collect();
+        for generation in hung {
+            let Some(mut worker) = pool.remove(generation) else {
                 continue;
             };
-            workers.live -= 1;
-            workers.abandoned += 1;
-            let case = &cases[test];
-            if rerun {
-                // The run itself was reported already; only the rerun for its log hung.
-                self.display.println(&format!(
-                    "    the rerun of {} seed {seed} that saves its log and trace hung; its \
-                     thread was abandoned",
-                    case.name
-                ));
-            } else {
-                let record = hang_record(case, seed, wall, self.implementation, self.checks);
-                let log = save_hang_note(&workers.shared, test, case, seed, &record);
-                self.finish_run(test, record, log);
-            }
-            if args.stop_on_failure {
-                self.stop(&workers.shared, STOPPED_AT_FIRST_FAILURE);
-            } else if workers.abandoned >= workers.max_abandoned {
-                let reason = format!(
-                    "stopped: {} runs hung, each still spinning on an abandoned thread",
-                    workers.abandoned
+            worker.kill();
+            let Some((job, since)) = worker.busy.take() else {
+                continue;
+            };
+            let wall = since.elapsed();
+            if let Job::Run { .. } = job {
+                let how = format!(
+                    "no result after {:.0} s of wall-clock time (--hang-timeout): something in the \
+                     run never returns; its worker process was killed",
+                    wall.as_secs_f64()
                 );
-                self.stop(&workers.shared, &reason);
-            } else if !workers.shared.stop.load(Ordering::SeqCst) {
-                workers.spawn()?;
+                self.lose_run(&job, cases, FailureKind::Hang, how, wall);
+            } else {
+                let (test, seed) = job.run();
+                self.display.println(&format!(
+                    "    the rerun of {test} seed {seed} that saves its log and trace hung; its \
+                     worker process was killed"
+                ));
             }
         }
-        Ok(())
+    }
+
+    /// A run that took its worker down, or never returned: a failed run of class `kind`, with
+    /// a note in place of its log.
+    fn lose_run<R: RaftNode>(
+        &mut self,
+        job: &Job,
+        cases: &[TestCase<R>],
+        kind: FailureKind,
+        how: String,
+        wall: Duration,
+    ) {
+        let (name, seed) = job.run();
+        let test = self.test_index(name);
+        let record = lost_record(
+            &cases[test],
+            seed,
+            wall,
+            kind,
+            how,
+            self.implementation,
+            self.checks,
+        );
+        let mut log = None;
+        if self.artifacts.take(test)
+            && let Some((path, bytes)) =
+                artifacts::save_lost_note(&self.artifacts.out, self.implementation, &record)
+        {
+            self.artifacts.spent(bytes, 0);
+            log = Some(path.display().to_string());
+        }
+        self.finish_run(test, record, log);
     }
 
     /// The end of the hunt: failures, warnings, the table, the totals. Returns the exit
     /// status.
-    fn report(&mut self, args: &HuntArgs, elapsed: f64, shared: &Shared, abandoned: usize) -> i32 {
+    fn report(&mut self, args: &HuntArgs, elapsed: f64, workers_peak: u64) -> i32 {
         let summary = &self.summary;
         if !summary.failures.is_empty() {
             println!("\n{}", summary.failure_header());
@@ -674,7 +831,7 @@ impl Progress {
         }
         println!();
         print!("{}", summary.table());
-        self.print_notes(shared, elapsed, abandoned);
+        self.print_notes(elapsed, workers_peak);
         if let Some(path) = &args.junit {
             let suite = junit::Suite {
                 name: format!("hunt ({})", self.implementation.as_str()),
@@ -692,7 +849,7 @@ impl Progress {
     }
 
     /// The lines under the table: failures by kind, where the logs are, speed and memory.
-    fn print_notes(&self, shared: &Shared, elapsed: f64, abandoned: usize) {
+    fn print_notes(&self, elapsed: f64, workers_peak: u64) {
         if !self.summary.kinds.is_empty() {
             let kinds: Vec<String> = self
                 .summary
@@ -702,21 +859,21 @@ impl Progress {
                 .collect();
             println!("failures by kind: {}", kinds.join(", "));
         }
-        if shared.wrote.load(Ordering::SeqCst) {
-            println!("logs and traces of failing runs: {}", shared.out.display());
-        }
-        if abandoned > 0 {
+        if self.artifacts.wrote {
             println!(
-                "{abandoned} hung run(s) left on abandoned threads; exiting without waiting for them"
+                "logs and traces of failing runs: {}",
+                self.artifacts.out.display()
             );
         }
         println!(
-            "{} run(s) in {} ({:.1} runs/s with {} job(s)); peak memory (VmHWM) {}",
+            "{} run(s) in {} ({:.1} runs/s with {} job(s)); peak memory (VmHWM) {} in the \
+             hunt, {} in its largest worker",
             self.ran,
             human_duration(elapsed),
             self.ran as f64 / elapsed.max(1e-9),
             self.jobs,
-            peak_memory_bytes().map_or_else(|| "unknown".into(), megabytes)
+            peak_memory_bytes().map_or_else(|| "unknown".into(), megabytes),
+            megabytes(workers_peak),
         );
     }
 
@@ -864,48 +1021,6 @@ fn utc_stamp(secs: u64) -> String {
     )
 }
 
-fn worker<R: RaftNode>(
-    id: usize,
-    cases: &[TestCase<R>],
-    jobs: &Receiver<(usize, u64)>,
-    tx: &Sender<Msg>,
-    slot: &Slot,
-    shared: &Shared,
-) {
-    logging::quiet_panics_on_this_thread();
-    for (test, seed) in jobs.iter() {
-        if shared.stop.load(Ordering::SeqCst) {
-            continue;
-        }
-        let case = &cases[test];
-        slot.begin(test, seed, false);
-        let record = run_one(case, seed, shared.implementation, shared.checks);
-        if !slot.end() {
-            return;
-        }
-        let save =
-            !record.passed && shared.saved[test].fetch_add(1, Ordering::SeqCst) < shared.keep;
-        let fingerprint = record.fingerprint.clone();
-        let _ = tx.send(Msg::Done {
-            worker: id,
-            test,
-            record,
-            log: save.then(|| artifact_path(shared, case.name, seed, "log")),
-        });
-        if save {
-            slot.begin(test, seed, true);
-            let note = save_artifacts(case, seed, &fingerprint, shared);
-            if !slot.end() {
-                return;
-            }
-            if let Some(note) = note {
-                let _ = tx.send(Msg::Saved { worker: id, note });
-            }
-        }
-    }
-    let _ = tx.send(Msg::Exit { worker: id });
-}
-
 /// One run (two with the determinism check), as a record.
 pub fn run_one<R: RaftNode>(
     case: &TestCase<R>,
@@ -982,10 +1097,13 @@ fn failure_of(
     }
 }
 
-fn hang_record<R: RaftNode>(
+/// The record of a run lost with its worker (`crash`, `exit`) or killed as a `hang`.
+fn lost_record<R: RaftNode>(
     case: &TestCase<R>,
     seed: u64,
     wall: Duration,
+    kind: FailureKind,
+    message: String,
     implementation: Implementation,
     checks: Checks,
 ) -> RunRecord {
@@ -995,12 +1113,8 @@ fn hang_record<R: RaftNode>(
         seed,
         implementation: implementation.as_str().to_owned(),
         passed: false,
-        kind: Some(FailureKind::Hang.as_str().to_owned()),
-        message: Some(format!(
-            "no result after {:.0} s of wall-clock time (hunt watchdog): something in the run \
-             never returns; its thread was abandoned",
-            wall.as_secs_f64()
-        )),
+        kind: Some(kind.as_str().to_owned()),
+        message: Some(tester::shortened(&message).into_owned()),
         at_ms: None,
         at_us: None,
         wall_ms: wall.as_secs_f64() * 1000.0,
@@ -1027,190 +1141,6 @@ fn failure_block(record: &RunRecord, implementation: Implementation, checks: Che
         block.push_str(&format!("\n            {cargo}"));
     }
     block
-}
-
-/// A writer that keeps at most `left` bytes and then notes the cut once.
-struct Limited<W: Write> {
-    inner: W,
-    left: u64,
-    cut: bool,
-}
-
-impl<W: Write> Write for Limited<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.left >= buf.len() as u64 {
-            self.left -= buf.len() as u64;
-            self.inner.write_all(buf)?;
-        } else if !self.cut {
-            self.cut = true;
-            self.inner.write_all(
-                b"\n... cut here: the file reached the hunt's size limit; use scripts/replay\n",
-            )?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-fn limited(file: File) -> Limited<BufWriter<File>> {
-    Limited {
-        inner: BufWriter::new(file),
-        left: ARTIFACT_LIMIT_BYTES,
-        cut: false,
-    }
-}
-
-/// `<out>/<test>-<seed>.<extension>`.
-fn artifact_path(shared: &Shared, test: &str, seed: u64, extension: &str) -> PathBuf {
-    shared.out.join(format!("{test}-{seed}.{extension}"))
-}
-
-/// Reruns a failing seed with the debug log captured and a trace, into `<out>/<test>-<seed>.*`.
-/// Returns a note if something is wrong.
-fn save_artifacts<R: RaftNode>(
-    case: &TestCase<R>,
-    seed: u64,
-    fingerprint: &str,
-    shared: &Shared,
-) -> Option<String> {
-    match try_save_artifacts(case, seed, fingerprint, shared) {
-        Ok(note) => note,
-        Err(e) => Some(format!(
-            "    could not save the log and trace of {} seed {seed}: {e}",
-            case.name
-        )),
-    }
-}
-
-fn try_save_artifacts<R: RaftNode>(
-    case: &TestCase<R>,
-    seed: u64,
-    fingerprint: &str,
-    shared: &Shared,
-) -> std::io::Result<Option<String>> {
-    std::fs::create_dir_all(&shared.out)?;
-    shared.wrote.store(true, Ordering::SeqCst);
-    let log_path = artifact_path(shared, case.name, seed, "log");
-    let trace_path = artifact_path(shared, case.name, seed, "trace");
-    let mut log = File::create(&log_path)?;
-    write_log_header(&mut log, case.name, seed, fingerprint, shared, &trace_path)?;
-    let (trace, trace_handle) = Trace::to_writer(Box::new(limited(File::create(&trace_path)?)));
-    let mut report = {
-        let _capture = Capture::start(Box::new(limited(log.try_clone()?)));
-        let observer: Box<dyn labrpc::Observer> = Box::new(trace.decoding::<R>());
-        let options = RunOptions {
-            echo: false,
-            observer: Some(observer),
-            ..shared.checks.run_options()
-        };
-        run_case(case, seed, options)
-    };
-    if shared.checks.strict {
-        report.fail_on_warnings();
-    }
-    let trace_result = trace_handle.finish();
-    let _ = logging::take_panic_location();
-    let mut log = BufWriter::new(OpenOptions::new().append(true).open(&log_path)?);
-    let note = write_log_result(&mut log, &report, fingerprint)?;
-    log.flush()?;
-    trace_result?;
-    let html_path = artifact_path(shared, case.name, seed, "html");
-    crate::timeline::save_html(
-        case,
-        seed,
-        (shared.implementation, shared.checks),
-        &html_path,
-    )?;
-    Ok(note.map(|warning| format!("    {} seed {seed}: {warning}", case.name)))
-}
-
-/// The head of a failing run's log: what it is, how to replay it, where its trace is.
-fn write_log_header(
-    log: &mut File,
-    test: &str,
-    seed: u64,
-    fingerprint: &str,
-    shared: &Shared,
-    trace_path: &Path,
-) -> std::io::Result<()> {
-    let implementation = shared.implementation;
-    writeln!(
-        log,
-        "# {test} seed {seed} on {}: rerun with RUST_LOG={} after it failed\n# replay: {}",
-        implementation.as_str(),
-        std::env::var("RUST_LOG").unwrap_or_else(|_| logging::DEFAULT_FILTER.into()),
-        implementation.replay_command(test, seed, shared.checks, Some(fingerprint)),
-    )?;
-    if let Some(cargo) = implementation.cargo_command(test, seed, shared.checks) {
-        writeln!(log, "#         {cargo}")?;
-    }
-    writeln!(log, "# trace: {}\n\n--- debug log", trace_path.display())
-}
-
-/// The tail of a failing run's log: the test's output, the rerun's result and fingerprint.
-/// Returns a warning if the rerun is not the run that failed (`fingerprint`).
-fn write_log_result(
-    log: &mut impl Write,
-    report: &tester::RunReport,
-    fingerprint: &str,
-) -> std::io::Result<Option<String>> {
-    writeln!(log, "\n--- test output")?;
-    for line in &report.lines {
-        writeln!(log, "{line}")?;
-    }
-    writeln!(log, "\n--- result")?;
-    match &report.result {
-        Ok(_) => writeln!(log, "passed on the rerun")?,
-        Err(failure) => writeln!(log, "{failure}")?,
-    }
-    let rerun = format!("{:016x}", report.fingerprint);
-    writeln!(
-        log,
-        "fingerprint {rerun}, {} events, {} virtual",
-        report.events,
-        labrpc::SimTime::from_millis(report.virtual_ms)
-    )?;
-    if rerun == fingerprint || fingerprint.is_empty() {
-        return Ok(None);
-    }
-    let warning = format!(
-        "warning: the rerun differs from the failing run (fingerprint {rerun}, was \
-         {fingerprint}): the implementation is nondeterministic; try --check-determinism"
-    );
-    writeln!(log, "{warning}")?;
-    Ok(Some(warning))
-}
-
-/// A hang found by the watchdog cannot be rerun safely (it would hang again): save a note.
-fn save_hang_note<R: RaftNode>(
-    shared: &Shared,
-    test: usize,
-    case: &TestCase<R>,
-    seed: u64,
-    record: &RunRecord,
-) -> Option<PathBuf> {
-    let path = artifact_path(shared, case.name, seed, "log");
-    let text = format!(
-        "# {} seed {seed} on {}: {}\n# Its thread was abandoned; no trace was taken, since a \
-         rerun would hang again.\n# Replay it under a time limit, with the debug log, and \
-         interrupt it when the log stops moving:\n#   timeout 120 {}\n",
-        case.name,
-        shared.implementation.as_str(),
-        record.message.as_deref().unwrap_or(""),
-        record.replay.as_deref().unwrap_or(""),
-    );
-    let result = std::fs::create_dir_all(&shared.out).and_then(|()| std::fs::write(&path, text));
-    shared.saved[test].fetch_add(1, Ordering::SeqCst);
-    match result {
-        Ok(()) => {
-            shared.wrote.store(true, Ordering::SeqCst);
-            Some(path)
-        }
-        Err(_) => None,
-    }
 }
 
 #[cfg(test)]
@@ -1248,20 +1178,5 @@ mod tests {
         assert_eq!(utc_stamp(0), "19700101-000000");
         assert_eq!(utc_stamp(951_782_400 + 3_661), "20000229-010101");
         assert_eq!(utc_stamp(1_774_519_200), "20260326-100000");
-    }
-
-    #[test]
-    fn limited_writer_cuts_once() {
-        let mut w = Limited {
-            inner: Vec::new(),
-            left: 5,
-            cut: false,
-        };
-        w.write_all(b"abc").unwrap();
-        w.write_all(b"def").unwrap();
-        w.write_all(b"g").unwrap();
-        let text = String::from_utf8(w.inner).unwrap();
-        assert!(text.starts_with("abc\n... cut here"), "{text}");
-        assert_eq!(text.matches("cut here").count(), 1);
     }
 }

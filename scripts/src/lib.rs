@@ -1,9 +1,11 @@
 //! scripts: the drivers around simulations — the flake hunt, replay and merge of shard results.
 //!
 //! Code map:
-//! - [`hunt`]: many seeds of many tests on worker threads: the pool, the watchdog and the
-//!   failure artifacts; [`plan`] the selection and sharding, [`display`] the progress bars or
-//!   plain lines.
+//! - [`hunt`]: many seeds of many tests on worker processes: the plan handed out, the
+//!   watchdog, results and reports; [`worker`] the worker processes and their protocol (a
+//!   hang, a crash or an exit costs one run); [`artifacts`] the log and trace of a failing
+//!   run, within byte caps; [`plan`] the selection and sharding, [`display`] the progress bars
+//!   or plain lines.
 //! - [`replay`]: one run with debug logs and a trace.
 //! - [`timeline`]: a run as a self-contained HTML page ([`timeline::html`], `replay --html`,
 //!   and the hunt's `.html` of each failing run) or as per-node log columns in the terminal
@@ -25,9 +27,10 @@
 //! [`raft::RaftNode`]: a crate that implements one gets both tools with two three-line
 //! binaries (`src/bin/hunt.rs`, `src/bin/replay.rs`; see `scripts/README.md`).
 //!
-//! Unlike the simulation crates, this crate reads the wall clock and spawns threads: each
-//! worker thread runs one single-threaded, deterministic simulation at a time.
+//! Unlike the simulation crates, this crate reads the wall clock, spawns threads and
+//! processes: each worker process runs one single-threaded, deterministic simulation at a time.
 
+pub mod artifacts;
 pub mod build;
 pub mod display;
 pub mod hunt;
@@ -38,6 +41,7 @@ pub mod plan;
 pub mod record;
 pub mod replay;
 pub mod timeline;
+pub mod worker;
 
 pub use hunt::hunt_main;
 pub use replay::replay_main;
@@ -154,7 +158,12 @@ impl Checks {
 /// Peak resident memory of this process so far (`VmHWM` in `/proc/self/status`), in bytes;
 /// `None` where there is no such file.
 pub fn peak_memory_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    peak_memory_of("/proc/self/status")
+}
+
+/// Peak resident memory (`VmHWM`) in a `/proc/PID/status` file, in bytes.
+pub fn peak_memory_of(status_file: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(status_file).ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)

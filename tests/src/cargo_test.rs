@@ -5,6 +5,7 @@ use std::ops::RangeInclusive;
 use raft::RaftNode;
 
 use crate::determinism;
+use crate::isolate;
 use crate::registry::{self, TestCase, find};
 use crate::run::{RunOptions, cargo_replay_command, run_case};
 use crate::warnings;
@@ -45,25 +46,105 @@ pub fn cargo_test<R: RaftNode>(name: &str) {
         determinism: determinism::enabled(),
         strict: warnings::strict_from_env(),
     };
-    let failed: Vec<u64> = seeds
-        .clone()
-        .filter(|&seed| !run_seed(&case, seed, count, modes))
-        .collect();
-    if count > 1 {
-        let passed = count - failed.len() as u64;
-        println!(
-            "{name}: seeds {first}..={}: {passed} passed, {} failed",
-            seeds.end(),
-            failed.len()
-        );
+    let test_path = running_test_path();
+    let verdict = match test_path.filter(|_| !isolate::in_process()) {
+        Some(path) => run_in_child(name, &path, &seeds, modes),
+        None => {
+            isolate::mark(&format!("{name} begin"));
+            let failed = run_here(&case, seeds.clone(), count, modes);
+            let list: Vec<String> = failed.iter().map(u64::to_string).collect();
+            isolate::mark(&format!("{name} done {}", list.join(",")));
+            if isolate::is_child() {
+                return; // the parent reports
+            }
+            Verdict { failed, not_run: 0 }
+        }
+    };
+    verdict.report(name, &seeds, modes);
+}
+
+/// The seeds of a `#[test]` that failed, and how many did not run (after a seed that took its
+/// process down).
+struct Verdict {
+    failed: Vec<u64>,
+    not_run: u64,
+}
+
+impl Verdict {
+    /// Prints the summary of several seeds; panics if any failed.
+    fn report(&self, name: &str, seeds: &RangeInclusive<u64>, modes: Modes) {
+        let (first, last) = (*seeds.start(), *seeds.end());
+        let count = last - first + 1;
+        let failed = &self.failed;
+        if count > 1 {
+            let passed = count - failed.len() as u64 - self.not_run;
+            let not_run = match self.not_run {
+                0 => String::new(),
+                n => format!(", {n} not run"),
+            };
+            println!(
+                "{name}: seeds {first}..={last}: {passed} passed, {} failed{not_run}",
+                failed.len()
+            );
+        }
+        if let Some(&seed) = failed.first() {
+            panic!(
+                "{name} failed on {} of {count} seed(s) {failed:?}; reproduce the first with: {}",
+                failed.len(),
+                modes.command(name, seed)
+            );
+        }
     }
-    if let Some(&seed) = failed.first() {
-        panic!(
-            "{name} failed on {} of {count} seed(s) {failed:?}; reproduce the first with: {}",
-            failed.len(),
-            modes.command(name, seed)
-        );
+}
+
+/// Runs `seeds` here; returns those that failed.
+fn run_here<R: RaftNode>(
+    case: &TestCase<R>,
+    seeds: RangeInclusive<u64>,
+    count: u64,
+    modes: Modes,
+) -> Vec<u64> {
+    seeds
+        .filter(|&seed| {
+            isolate::mark(&format!("{} run {seed}", case.name));
+            !run_seed(case, seed, count, modes)
+        })
+        .collect()
+}
+
+/// Runs the `#[test]` at `path` (which calls this with `name`) in a child process
+/// ([`isolate`]): a seed that takes the child down fails as `crash` or `exit`, with its
+/// reproduce line.
+fn run_in_child(name: &str, path: &str, seeds: &RangeInclusive<u64>, modes: Modes) -> Verdict {
+    let last = *seeds.end();
+    match isolate::run_in_child(path, name) {
+        isolate::Ended::Done(failed) => Verdict { failed, not_run: 0 },
+        isolate::Ended::Reported(seed) => Verdict {
+            failed: vec![seed],
+            not_run: last - seed,
+        },
+        isolate::Ended::Lost(Some(seed), kind, how) => {
+            println!("--- FAIL: {name} (seed {seed}): {kind}: {how}");
+            println!("    reproduce: {}", modes.command(name, seed));
+            Verdict {
+                failed: vec![seed],
+                not_run: last - seed,
+            }
+        }
+        isolate::Ended::Lost(None, kind, how) => {
+            panic!("{name}: the child test process ended before it ran a seed: {kind}: {how}")
+        }
     }
+}
+
+/// The path of the `#[test]` running on this thread (libtest names each test's thread after
+/// it), if there is one.
+fn running_test_path() -> Option<String> {
+    let thread = std::thread::current();
+    thread
+        .name()
+        .filter(|name| *name != "main")
+        .map(str::to_owned)
 }
 
 /// The seeds `LAB_SEED=first LAB_SEEDS=count` select: `first..=first + count - 1`, or why

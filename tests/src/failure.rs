@@ -23,8 +23,17 @@ pub enum FailureKind {
     /// The test ran past its virtual-time limit.
     TimeLimit,
     /// The run held more pending events (messages in flight, timers) than
-    /// [`crate::MAX_PENDING_EVENTS`]: an RPC storm that would exhaust memory.
+    /// [`crate::MAX_PENDING_EVENTS`], or more bytes of messages in flight than
+    /// [`crate::MAX_PENDING_BYTES`]: a storm that would exhaust memory.
     ResourceLimit,
+    /// The process running the run died during it: killed by a signal (a stack overflow
+    /// aborts the process; so does a panic while panicking, or `std::process::abort`). Only a
+    /// process that runs the run in a child can report it (the hunt's workers, `cargo test`'s
+    /// run of each test).
+    Crash,
+    /// The process running the run exited during it, by itself (`std::process::exit`, with
+    /// any status, 0 included: a Go student's `log.Fatal` or `os.Exit`).
+    Exit,
     /// The implementation reached a `todo!()` or `unimplemented!()`: a part not written yet
     /// (the template's stub fails every test this way).
     NotImplemented,
@@ -43,6 +52,8 @@ impl FailureKind {
             FailureKind::Hang => "hang",
             FailureKind::TimeLimit => "time-limit",
             FailureKind::ResourceLimit => "resource-limit",
+            FailureKind::Crash => "crash",
+            FailureKind::Exit => "exit",
             FailureKind::NotImplemented => "not-implemented",
             FailureKind::Warning => "warning",
         }

@@ -17,6 +17,10 @@ use rand_core::RngCore;
 use crate::guard::{MAX_EFFECTS_PER_INPUT, NodeCall, flood, node_call};
 use crate::safety::Effects;
 
+/// Bytes of an input's `Debug` text that `cargo test`'s watchdog keeps, to print if the
+/// input never ends.
+const INPUT_TEXT_BYTES: usize = 1024;
+
 /// Applied messages from every node, in the order they were emitted: `(server, message)`.
 /// The driver drains it after every event, like Go's applier goroutines reading `applyCh`.
 pub type Outbox = Rc<RefCell<VecDeque<(usize, ApplyMsg)>>>;
@@ -163,6 +167,7 @@ impl<R: RaftNode> Node for RaftHost<R> {
             let request = labgob::decode::<R::Request>(args)
                 .unwrap_or_else(|error| panic!("{}", undecodable("request", &error)));
             let kind = counting.then(|| format!("handle_request({})", message_kind(&request)));
+            crate::watchdog::handling(|| debug_prefix(&request, INPUT_TEXT_BYTES));
             let reply = raft.handle_request(&mut Context::new(&mut host), request);
             // An encode error is the node's own type's: its fault too.
             (encode_or_panic(me, "a reply", &reply), kind)
@@ -191,6 +196,14 @@ impl<R: RaftNode> Node for RaftHost<R> {
                 labgob::decode::<R::Reply>(&bytes)
                     .unwrap_or_else(|error| panic!("{}", undecodable("reply", &error)))
             });
+            crate::watchdog::handling(|| {
+                let half = INPUT_TEXT_BYTES / 2;
+                let outcome = reply.as_ref().map_or_else(
+                    || "None (the call failed)".to_owned(),
+                    |r| debug_prefix(r, half),
+                );
+                format!("{outcome}, the reply to {}", debug_prefix(&request, half))
+            });
             raft.handle_reply(&mut Context::new(&mut host), peer, request, reply);
             kind
         });
@@ -206,6 +219,7 @@ impl<R: RaftNode> Node for RaftHost<R> {
         let me = self.me;
         let (raft, mut host) = self.split(io);
         node_call(me, NodeCall::Timer, || {
+            crate::watchdog::handling(|| format!("{timer:?}"));
             raft.handle_timer(&mut Context::new(&mut host), timer);
         });
     }
@@ -214,11 +228,26 @@ impl<R: RaftNode> Node for RaftHost<R> {
 /// The name a message's `Debug` text starts with (`AppendEntries` for an enum variant or a
 /// struct of that name), formatting no more than its first 64 bytes.
 pub fn message_kind(message: &impl std::fmt::Debug) -> String {
-    /// Keeps the first 64 bytes written, then fails the formatting.
-    struct Prefix(String);
+    let prefix = debug_prefix(message, 64);
+    let name: String = prefix
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+        .collect();
+    if name.is_empty() {
+        "a message".to_owned()
+    } else {
+        name
+    }
+}
+
+/// The first `limit` bytes of a value's `Debug` text (cut at a character boundary, with `…`
+/// when cut), formatting no more than that: a log of megabytes costs no more than a word.
+pub fn debug_prefix(value: &impl std::fmt::Debug, limit: usize) -> String {
+    /// Keeps the first `1` bytes written, then fails the formatting.
+    struct Prefix(String, usize);
     impl std::fmt::Write for Prefix {
         fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            let room = 64 - self.0.len();
+            let room = self.1 - self.0.len();
             let cut = (0..=room.min(s.len()))
                 .rev()
                 .find(|&i| s.is_char_boundary(i))
@@ -231,18 +260,11 @@ pub fn message_kind(message: &impl std::fmt::Debug) -> String {
             }
         }
     }
-    let mut prefix = Prefix(String::new());
-    let _ = std::fmt::Write::write_fmt(&mut prefix, format_args!("{message:?}"));
-    let name: String = prefix
-        .0
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
-        .collect();
-    if name.is_empty() {
-        "a message".to_owned()
-    } else {
-        name
+    let mut prefix = Prefix(String::new(), limit);
+    if std::fmt::Write::write_fmt(&mut prefix, format_args!("{value:?}")).is_err() {
+        prefix.0.push('…');
     }
+    prefix.0
 }
 
 /// Why a message did not decode. Both ends use the node's own message types, so bytes its

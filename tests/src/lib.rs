@@ -9,7 +9,9 @@
 //! - `run.rs`: [`run_case`], the event loop that interleaves tester tasks with the simulation,
 //!   catches panics and returns a [`RunReport`].
 //! - `cargo_test.rs`: [`cargo_test`], what each `#[test]` calls (`LAB_SEED`, `LAB_SEEDS`),
-//!   and [`lab_tests!`], one `#[test]` per lab test for any implementation.
+//!   and [`lab_tests!`], one `#[test]` per lab test for any implementation; `isolate.rs`:
+//!   each `#[test]`'s seeds run in a child process, so a stack overflow or an `exit` fails
+//!   that test (`crash`, `exit`); `watchdog.rs`: its wall-clock limit per run.
 //! - `latency.rs`: which [`labrpc::Latency`] the suites run on (`LAB_LATENCY`).
 //! - `logging.rs`: `log` lines prefixed with virtual time and node (`RUST_LOG`).
 //! - `exec.rs`: the single-threaded executor for tester tasks; `host.rs`: [`RaftHost`], a
@@ -46,6 +48,7 @@ mod failure;
 pub mod fig16;
 mod guard;
 mod host;
+pub mod isolate;
 pub mod latency;
 pub mod logging;
 pub mod misbehaving;
@@ -67,6 +70,6 @@ pub use failure::{Failure, FailureKind, MESSAGE_BYTES, TestResult, shortened};
 pub use host::{Outbox, RaftHost};
 pub use registry::{Part, TestCase};
 pub use run::{
-    LIVELOCK_EVENTS, LIVELOCK_SAMPLE_EVENTS, MAX_PENDING_EVENTS, RunOptions, RunReport,
-    VIRTUAL_TIME_LIMIT_MS, panic_message, replay_command, run_case,
+    LIVELOCK_EVENTS, LIVELOCK_SAMPLE_EVENTS, MAX_PENDING_BYTES, MAX_PENDING_EVENTS, RunOptions,
+    RunReport, VIRTUAL_TIME_LIMIT_MS, panic_message, replay_command, run_case,
 };

@@ -18,6 +18,11 @@
 //! | [`PanicsOnDrop`]       | server 0's `Drop` panics, once it has handled a timer | `panic`: `S0 panicked in drop: ...`, at its crash or the end of the run |
 //! | [`LoopsForever`]       | server 0 loops for ever in a timer handler, asking for nothing | `cargo test`'s watchdog stops the binary: `hang`, the node, the call, the reproduce line |
 //! | [`PilesUpTimers`]      | server 0 sets 1,000 far-off timers every virtual ms | `resource-limit`: `200001 events pending at once ...` |
+//! | [`FloodsBytes`]        | sends each request of over 1 KiB 16,384 times over | `resource-limit`: `... bytes of messages in flight at once, more than 134217728 ...` |
+//! | [`OverflowsStack`]     | on some seeds, server 0 recurses without end in a timer handler | the process aborts: `crash` in the hunt and under `cargo test` |
+//! | [`ExitsZero`], [`ExitsOne`] | on some seeds, server 0 calls `std::process::exit` in a timer handler | `exit`, whatever the status (0 included) |
+//! | [`SpinsSometimes`]     | on some seeds, [`LoopsForever`]                 | `hang`: the hunt kills its worker after `--hang-timeout` |
+//! | [`FloodsItsLog`]       | logs the same 1 KiB line 64 times per timer, then panics | `panic`; the hunt's saved log stays within its byte caps, repeats collapsed |
 //!
 //! `reference/tests/misbehaving.rs` runs each over the reference Raft. Never use these as a Raft.
 
@@ -321,5 +326,131 @@ impl<R: RaftNode> Bug<R> for PilesUpTimersBug {
             }
         }
         !mine
+    }
+}
+
+/// **Misbehaving**: `R`, which sends every request that encodes to more than 1 KiB
+/// [`FLOOD_COPIES`] more times (a retry loop without a bound): bytes in flight grow far faster
+/// than events. 2B's `rpc_bytes_2b`, whose commands are 5,000 bytes, sets it off at its first
+/// agreement.
+pub type FloodsBytes<R> = Broken<R, FloodsBytesBug>;
+
+/// Extra copies [`FloodsBytes`] sends of each large request.
+pub const FLOOD_COPIES: usize = 16_384;
+
+/// The bug of [`FloodsBytes`].
+pub struct FloodsBytesBug;
+
+impl<R: RaftNode> Bug<R> for FloodsBytesBug {
+    fn new(_init: &Init) -> Self {
+        FloodsBytesBug
+    }
+
+    fn call(&mut self, ctx: &mut Context<'_, R::Request>, peer: usize, request: R::Request) {
+        let bytes = labgob::encode(&request).expect("a request encodes");
+        if bytes.len() > 1024 {
+            for _ in 0..FLOOD_COPIES {
+                let copy = labgob::decode(&bytes).expect("a request decodes");
+                ctx.call(peer, copy);
+            }
+        }
+        ctx.call(peer, request);
+    }
+}
+
+/// **Misbehaving, on about half the seeds**: `R`, whose server 0 recurses without end in its
+/// first timer handler after [`LOOP_FROM_MS`] (a recursive helper without its base case). The
+/// thread's stack overflows and the process aborts: no `catch_unwind` can stop it, only a
+/// process around the run. Which seeds: a coin server 0 draws at boot from its own stream.
+pub type OverflowsStack<R> = Broken<R, SometimesBug<OVERFLOW>>;
+
+/// **Misbehaving, on about half the seeds**: `R`, whose server 0 calls
+/// `std::process::exit(0)` in its first timer handler after [`LOOP_FROM_MS`] (an `os.Exit(0)`
+/// left in). A careless harness reports a pass.
+pub type ExitsZero<R> = Broken<R, SometimesBug<EXIT_ZERO>>;
+
+/// **Misbehaving, on about half the seeds**: as [`ExitsZero`], with status 1 (a Go student's
+/// `log.Fatal`).
+pub type ExitsOne<R> = Broken<R, SometimesBug<EXIT_ONE>>;
+
+/// **Misbehaving, on about half the seeds**: as [`LoopsForever`], on the seeds of the coin.
+pub type SpinsSometimes<R> = Broken<R, SometimesBug<SPIN>>;
+
+/// What [`SometimesBug`] does: overflow its stack.
+pub const OVERFLOW: u8 = 0;
+/// What [`SometimesBug`] does: `exit(0)`.
+pub const EXIT_ZERO: u8 = 1;
+/// What [`SometimesBug`] does: `exit(1)`.
+pub const EXIT_ONE: u8 = 2;
+/// What [`SometimesBug`] does: loop for ever, asking for nothing.
+pub const SPIN: u8 = 3;
+
+/// The bug of [`OverflowsStack`], [`ExitsZero`], [`ExitsOne`] and [`SpinsSometimes`].
+pub struct SometimesBug<const WHAT: u8> {
+    me: usize,
+    armed: bool,
+}
+
+/// Recursion that never ends (the base case is a depth no stack reaches).
+fn recurse(depth: u64) -> u64 {
+    if depth == u64::MAX {
+        return 0;
+    }
+    let frame = std::hint::black_box([depth; 32]);
+    frame[0].wrapping_add(recurse(depth + 1))
+}
+
+impl<R: RaftNode, const WHAT: u8> Bug<R> for SometimesBug<WHAT> {
+    fn new(init: &Init) -> Self {
+        SometimesBug {
+            me: init.me,
+            armed: false,
+        }
+    }
+
+    fn booted(&mut self, ctx: &mut Context<'_, R::Request>) {
+        self.armed = self.me == 0 && ctx.random_range_ms(0, 1) == 0;
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, _: TimerId) -> bool {
+        if self.armed && ctx.now_ms() >= LOOP_FROM_MS {
+            match WHAT {
+                OVERFLOW => {
+                    std::hint::black_box(recurse(0));
+                }
+                EXIT_ZERO => std::process::exit(0),
+                EXIT_ONE => std::process::exit(1),
+                _ => loop {
+                    std::hint::spin_loop();
+                },
+            }
+        }
+        true
+    }
+}
+
+/// What [`FloodsItsLog`] panics with.
+pub const LOG_FLOOD_PANIC: &str = "deliberate: a panic after a flood of log lines";
+
+/// **Misbehaving**: `R`, which logs the same 1 KiB debug line 64 times in every timer handler
+/// and panics in its first timer after 3 virtual seconds: the debug log of its failing run
+/// is megabytes of repeats, as a livelocked one is.
+pub type FloodsItsLog<R> = Broken<R, FloodsItsLogBug>;
+
+/// The bug of [`FloodsItsLog`].
+pub struct FloodsItsLogBug;
+
+impl<R: RaftNode> Bug<R> for FloodsItsLogBug {
+    fn new(_init: &Init) -> Self {
+        FloodsItsLogBug
+    }
+
+    fn passes_timer(&mut self, _: &R, ctx: &mut Context<'_, R::Request>, _: TimerId) -> bool {
+        let line = "x".repeat(1024);
+        for _ in 0..64 {
+            log::debug!(target: "flood", "{line}");
+        }
+        assert!(ctx.now_ms() < 3 * LOOP_FROM_MS, "{LOG_FLOOD_PANIC}");
+        true
     }
 }

@@ -28,6 +28,12 @@ pub const LIVELOCK_EVENTS: u64 = 10_000;
 /// stays far below it (every test passes with it, on thousands of seeds).
 pub const MAX_PENDING_EVENTS: usize = 200_000;
 
+/// Bytes of messages a run may hold in flight at once (requests not yet handled, replies not
+/// yet delivered) before it fails as `resource-limit`: a storm of large messages exhausts
+/// memory long before [`MAX_PENDING_EVENTS`]. Four times the largest message labgob decodes
+/// (32 MiB); the reference never holds more than a few hundred kilobytes.
+pub const MAX_PENDING_BYTES: u64 = 128 << 20;
+
 /// Events past [`LIVELOCK_EVENTS`] whose inputs are counted by node and kind, to name in the
 /// failure what loops.
 pub const LIVELOCK_SAMPLE_EVENTS: u64 = 1_000;
@@ -207,17 +213,8 @@ fn drive<R: RaftNode>(
         }
         let now = cfg.now();
         crate::watchdog::at(now.as_millis());
-        let pending = cfg.state().sim.pending_events();
-        if pending > MAX_PENDING_EVENTS {
-            return Err(Failure {
-                kind: FailureKind::ResourceLimit,
-                message: format!(
-                    "{pending} events pending at once (messages in flight, timers), more than \
-                     {MAX_PENDING_EVENTS}: an RPC storm? The run is stopped before it exhausts \
-                     memory"
-                ),
-                at: now,
-            });
+        if let Some(failure) = over_bounds(cfg, now) {
+            return Err(failure);
         }
         if now == instant.0 {
             instant.1 += 1;
@@ -245,6 +242,32 @@ fn drive<R: RaftNode>(
             });
         }
     }
+}
+
+/// A `resource-limit` failure if the run holds more than [`MAX_PENDING_EVENTS`] events or
+/// [`MAX_PENDING_BYTES`] bytes of messages at once.
+fn over_bounds<R: RaftNode>(cfg: &Config<R>, now: SimTime) -> Option<Failure> {
+    let state = cfg.state();
+    let (events, bytes) = (state.sim.pending_events(), state.sim.pending_bytes());
+    let message = if events > MAX_PENDING_EVENTS {
+        format!(
+            "{events} events pending at once (messages in flight, timers), more than \
+             {MAX_PENDING_EVENTS}: an RPC storm? The run is stopped before it exhausts memory"
+        )
+    } else if bytes > MAX_PENDING_BYTES {
+        format!(
+            "{bytes} bytes of messages in flight at once, more than {MAX_PENDING_BYTES} \
+             ({} MiB): a storm of large messages? The run is stopped before it exhausts memory",
+            MAX_PENDING_BYTES >> 20
+        )
+    } else {
+        return None;
+    };
+    Some(Failure {
+        kind: FailureKind::ResourceLimit,
+        message,
+        at: now,
+    })
 }
 
 /// The failure message of a livelock after `events` events at one instant: what each node

@@ -1,9 +1,16 @@
 //! `cargo test`'s wall-clock watchdog: a run whose node never returns (`loop {}` in a handler)
 //! would hang the test binary for ever. A thread *outside* the simulation waits for each run
 //! with a limit of real time; past it, it prints the test, the seed, the virtual time, the
-//! node and the call it is in, and the reproduce line, then exits the binary with status 101
-//! (the stuck thread cannot be stopped). The simulation only stores into a [`Watch`]: its
-//! virtual time after each event, and the node call it is in.
+//! node and the call it is in with the input it was handling (the request's, reply's or
+//! timer's `Debug` text, its first 1 KiB), and the reproduce line, then exits the binary with
+//! status 101 (the stuck thread cannot be stopped). The simulation only stores into a
+//! [`Watch`]: its virtual time after each event, the node call it is in, and that input's
+//! text (formatted only while a watchdog watches: `cargo test`, not the hunt).
+//!
+//! The stuck thread's backtrace is not printed: `std::backtrace::Backtrace` captures only the
+//! calling thread's stack, and another thread's needs a debugger (`gdb -p PID`, `thread apply
+//! all bt`). The node, the call and the input say where it is stuck; the reproduce line under
+//! a debugger shows the rest.
 //!
 //! The limit is [`DEFAULT_LIMIT_SECS`], or `LAB_WATCHDOG_SECS` (`0` turns it off). The hunt
 //! has its own watchdog (`--hang-timeout`).
@@ -28,6 +35,8 @@ pub const LIMIT_ENV: &str = "LAB_WATCHDOG_SECS";
 pub struct Watch {
     now_ms: AtomicU64,
     call: Mutex<Option<(usize, NodeCall)>>,
+    /// The `Debug` text of the input the node call is handling.
+    input: Mutex<Option<String>>,
 }
 
 thread_local! {
@@ -39,6 +48,7 @@ thread_local! {
 pub(crate) fn enter(server: usize, call: NodeCall) -> Option<(usize, NodeCall)> {
     CURRENT.with_borrow(|watch| {
         let watch = watch.as_ref()?;
+        *watch.input.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let mut slot = watch.call.lock().unwrap_or_else(|e| e.into_inner());
         slot.replace((server, call))
     })
@@ -49,6 +59,16 @@ pub(crate) fn leave(previous: Option<(usize, NodeCall)>) {
     CURRENT.with_borrow(|watch| {
         if let Some(watch) = watch {
             *watch.call.lock().unwrap_or_else(|e| e.into_inner()) = previous;
+        }
+    });
+}
+
+/// Records on this thread's watched run (if any) the input the current node call handles:
+/// `describe` is called only then.
+pub(crate) fn handling(describe: impl FnOnce() -> String) {
+    CURRENT.with_borrow(|watch| {
+        if let Some(watch) = watch {
+            *watch.input.lock().unwrap_or_else(|e| e.into_inner()) = Some(describe());
         }
     });
 }
@@ -104,6 +124,7 @@ fn spawn_watchdog(
             let text = report(&watch, limit, &run, &reproduce);
             let _ = writeln!(std::io::stdout(), "{text}");
             let _ = writeln!(std::io::stderr(), "{text}");
+            crate::isolate::mark("reported");
             std::process::exit(101);
         }
     });
@@ -114,9 +135,17 @@ fn spawn_watchdog(
 fn report(watch: &Watch, limit: Duration, run: &str, reproduce: &str) -> String {
     let now_ms = watch.now_ms.load(Ordering::Relaxed);
     let call = *watch.call.lock().unwrap_or_else(|e| e.into_inner());
-    let place = match call {
-        Some((server, call)) => format!("S{server} is still in {call}"),
-        None => "no node call is running (a tester task or the harness)".to_owned(),
+    let input = watch
+        .input
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let place = match (call, input) {
+        (Some((server, call)), Some(input)) => {
+            format!("S{server} is still in {call}, handling {input}")
+        }
+        (Some((server, call)), None) => format!("S{server} is still in {call}"),
+        (None, _) => "no node call is running (a tester task or the harness)".to_owned(),
     };
     format!(
         "--- FAIL: {run}: hang: no result after {} s of wall-clock time ({LIMIT_ENV} sets the \

@@ -595,3 +595,24 @@ fn persists_and_applies_are_observed_events() {
     quiet.add_server(0, TestNode::server());
     assert_ne!(quiet.fingerprint(), sim.fingerprint());
 }
+
+/// `pending_bytes` counts the payload of every request not yet handled and every reply not
+/// yet delivered, and nothing once they are.
+#[test]
+fn pending_bytes_follow_messages_in_flight() {
+    let mut sim = sim_with_server(21);
+    sim.set_latency(labrpc::Latency::go_local());
+    let mut driver = Driver::default();
+    let end = link(&mut sim, SERVER);
+    assert_eq!(sim.pending_bytes(), 0);
+    let args = Req::Repeat(1000).encode();
+    let sent = args.len() as u64;
+    let call = sim.call(end, args);
+    assert_eq!(sim.pending_bytes(), sent, "the request is in flight");
+    assert!(driver.step(&mut sim), "the request is handled");
+    let reply = sim.pending_bytes();
+    assert!(reply > 1000, "the 1000-byte reply is in flight: {reply}");
+    let (_, answer) = driver.wait(&mut sim, call);
+    assert!(answer.is_some());
+    assert_eq!(sim.pending_bytes(), 0);
+}

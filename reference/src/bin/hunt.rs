@@ -13,8 +13,8 @@ use tester::controls::Canary;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Returning from `main` ends the process without joining threads: a hung run's abandoned
-/// thread may still be spinning.
+/// The same binary serves as the hunt's worker processes (hidden `--worker-out`): it picks
+/// the same Raft from the same arguments.
 fn main() -> std::process::ExitCode {
     main_with(|args| {
         if args.canary {

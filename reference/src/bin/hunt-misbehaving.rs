@@ -1,0 +1,121 @@
+//! `hunt-misbehaving`: the hunt over a misbehaving Raft chosen by `MISBEHAVING=NAME`, for the
+//! tests that prove a misbehaving Raft costs one failed run and nothing else
+//! (`reference/tests/tools.rs`, `reference/tests/misbehaving_hunt.rs`). Not a tool: the hunt
+//! is `scripts/hunt`. The names are [`RAFTS`]; each Raft is the reference with one fault.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use raft::{Context, Init, RaftNode, TimerId};
+use raft_reference::Reference;
+use scripts::Implementation;
+use scripts::hunt::{HuntArgs, main_with, run};
+use tester::controls::{Broken, Bug};
+use tester::misbehaving::{
+    ExitsOne, ExitsZero, FloodsBytes, FloodsItsLog, LoopsForever, OverflowsStack, PanicsOnReply,
+    SpinsSometimes,
+};
+
+/// The Rafts, by name.
+const RAFTS: &[&str] = &[
+    "reference",
+    "overflows-stack",
+    "exits-zero",
+    "exits-one",
+    "spins-sometimes",
+    "loops-forever",
+    "panics-on-reply",
+    "floods-bytes",
+    "floods-its-log",
+    "drifts",
+    "fickle",
+];
+
+fn main() -> ExitCode {
+    let name = std::env::var("MISBEHAVING").unwrap_or_default();
+    main_with(|args| hunt(&name, args))
+}
+
+fn hunt(name: &str, args: &HuntArgs) -> Result<i32, String> {
+    let own = |name: &'static str| Implementation::Own(name);
+    match name {
+        "reference" => run::<Reference>(args, Implementation::Reference),
+        "overflows-stack" => run::<OverflowsStack<Reference>>(args, own("overflows-stack")),
+        "exits-zero" => run::<ExitsZero<Reference>>(args, own("exits-zero")),
+        "exits-one" => run::<ExitsOne<Reference>>(args, own("exits-one")),
+        "spins-sometimes" => run::<SpinsSometimes<Reference>>(args, own("spins-sometimes")),
+        "loops-forever" => run::<LoopsForever<Reference>>(args, own("loops-forever")),
+        "panics-on-reply" => run::<PanicsOnReply<Reference>>(args, own("panics-on-reply")),
+        "floods-bytes" => run::<FloodsBytes<Reference>>(args, own("floods-bytes")),
+        "floods-its-log" => run::<FloodsItsLog<Reference>>(args, own("floods-its-log")),
+        "drifts" => run::<Broken<Reference, Drifts>>(args, own("drifts")),
+        "fickle" => run::<Broken<Reference, Fickle>>(args, own("fickle")),
+        other => Err(format!(
+            "MISBEHAVING={other:?} names no Raft of this binary; it knows {}",
+            RAFTS.join(", ")
+        )),
+    }
+}
+
+/// Boots of server 0 at time 0 in this process.
+static BOOTS: AtomicU64 = AtomicU64::new(0);
+
+/// Nondeterministic: each first boot of server 0 (at time 0) with an odd count in this process
+/// sets one extra timer, so the second run of a seed differs from the first.
+struct Drifts {
+    me: usize,
+    extra: Option<TimerId>,
+}
+
+impl<R: RaftNode> Bug<R> for Drifts {
+    fn new(init: &Init) -> Self {
+        Drifts {
+            me: init.me,
+            extra: None,
+        }
+    }
+
+    fn booted(&mut self, ctx: &mut Context<'_, R::Request>) {
+        if self.me == 0 && ctx.now_ms() == 0 && BOOTS.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
+            self.extra = Some(ctx.set_timer(1));
+        }
+    }
+
+    fn passes_timer(&mut self, _: &R, _: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
+        self.extra != Some(timer)
+    }
+}
+
+/// A leader that falls silent 300 ms into its term: its calls are dropped, so a follower
+/// times out and the leader changes every few hundred milliseconds. Go's initial election
+/// test passes it with `warning: term changed even though there were no failures`.
+struct Fickle {
+    leading: bool,
+    /// When this node's current leadership began (its first call as leader).
+    since_ms: Option<u64>,
+}
+
+impl<R: RaftNode> Bug<R> for Fickle {
+    fn new(_init: &Init) -> Self {
+        Fickle {
+            leading: false,
+            since_ms: None,
+        }
+    }
+
+    fn call(&mut self, ctx: &mut Context<'_, R::Request>, peer: usize, request: R::Request) {
+        if !self.leading {
+            self.since_ms = None;
+            ctx.call(peer, request);
+            return;
+        }
+        let since_ms = *self.since_ms.get_or_insert(ctx.now_ms());
+        if ctx.now_ms() - since_ms < 300 {
+            ctx.call(peer, request);
+        }
+    }
+
+    fn after_input(&mut self, inner: &R) {
+        self.leading = inner.state().1;
+    }
+}
