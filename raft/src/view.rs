@@ -28,12 +28,16 @@ pub struct RaftView {
     /// or at the snapshot index after a reboot. Checked: never decreases within an
     /// incarnation, never exceeds [`RaftView::last_log_index`], and every command the node
     /// applies has an index at most this after the input that applied it (**Commit index**,
-    /// **Apply order**).
+    /// **Apply order**); when a leader moves it to `N`, a majority of the servers hold the
+    /// leader's entry at `N` in their latest views (**Commit needs a majority**).
     pub commit_index: u64,
     /// Index of the last entry covered by the node's snapshot (Figure 13's
-    /// `lastIncludedIndex`; 0 if none).
+    /// `lastIncludedIndex`; 0 if none). A snapshot covers only committed entries: **Commit
+    /// needs a majority** counts a node whose snapshot reaches past an index as holding it.
     pub snapshot_index: u64,
-    /// Term of that entry (`lastIncludedTerm`; 0 if none).
+    /// Term of that entry (`lastIncludedTerm`; 0 if none). **Commit needs a majority** counts
+    /// a node whose snapshot ends at an index as holding the leader's entry there only if
+    /// this is its term.
     pub snapshot_term: u64,
     /// Terms of the log entries after the snapshot, in order: entry `k` (from 0) is log index
     /// `snapshot_index + 1 + k`. Checked: **Log Matching**, **Leader Append-Only**, **No stale

@@ -1,10 +1,10 @@
 //! Bug-finding power: how many runs each deliberately broken Raft survives, with the safety
 //! checks on and with only the Go checks (`LAB_CHECKS=off`).
 //!
-//! `cargo bench -p tester --bench controls -- [SEEDS]` (default 20): every test of seed 1,
-//! then of seed 2, ..., until the first failure, at most SEEDS seeds. Prints one row per
-//! control: runs until caught, the failing test and seed, the class and the start of the
-//! message.
+//! `cargo bench -p raft-reference --bench controls -- [SEEDS] [NAME]` (default 20 seeds, every
+//! control): every test of seed 1, then of seed 2, ..., until the first failure, at most SEEDS
+//! seeds. Prints one row per control (or only NAME's): runs until caught, the failing test and
+//! seed, the class and the start of the message.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // a benchmark measures wall time
 
@@ -16,28 +16,57 @@ use raft_reference::flaws::{self, Flawed};
 use tester::controls::{Canary, StaleLeader, first_catch};
 
 fn main() {
-    let seeds = std::env::args()
-        .skip(1)
-        .find_map(|arg| arg.parse().ok())
-        .unwrap_or(20);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let seeds = args.iter().find_map(|arg| arg.parse().ok()).unwrap_or(20);
+    let only = args
+        .iter()
+        .find(|arg| arg.parse::<u64>().is_err() && !arg.starts_with('-'));
+    let row = |name: &str, row: fn(&str, u64)| {
+        if only.is_none_or(|only| only == name) {
+            row(name, seeds);
+        }
+    };
     println!(
         "{:<24} {:>10}  {:<48} {:>10}  caught by (Go only)",
         "control", "checks on", "caught by", "Go only"
     );
-    row::<StaleLeader<Reference>>("StaleLeader", seeds);
-    row::<Flawed<flaws::GrantsEveryVote>>("GrantsEveryVote", seeds);
-    row::<Flawed<flaws::AcceptsStaleTerms>>("AcceptsStaleTerms", seeds);
-    row::<Flawed<flaws::LeaderOverwritesLast>>("LeaderOverwritesLast", seeds);
-    row::<Flawed<flaws::SkipsPrevLogTerm>>("SkipsPrevLogTerm", seeds);
-    row::<Flawed<flaws::VotesForStaleLogs>>("VotesForStaleLogs", seeds);
-    row::<Flawed<flaws::CommitsPastLog>>("CommitsPastLog", seeds);
-    row::<Flawed<flaws::AppliesUncommitted>>("AppliesUncommitted", seeds);
-    row::<Flawed<flaws::TruncatesOnEveryAppend>>("TruncatesOnEveryAppend", seeds);
-    row::<Flawed<flaws::PersistsBeforeVoting>>("PersistsBeforeVoting", seeds);
-    row::<Canary<Reference>>("Canary", seeds);
+    row("StaleLeader", row_of::<StaleLeader<Reference>>);
+    row("GrantsEveryVote", row_of::<Flawed<flaws::GrantsEveryVote>>);
+    row(
+        "AcceptsStaleTerms",
+        row_of::<Flawed<flaws::AcceptsStaleTerms>>,
+    );
+    row(
+        "LeaderOverwritesLast",
+        row_of::<Flawed<flaws::LeaderOverwritesLast>>,
+    );
+    row(
+        "SkipsPrevLogTerm",
+        row_of::<Flawed<flaws::SkipsPrevLogTerm>>,
+    );
+    row(
+        "VotesForStaleLogs",
+        row_of::<Flawed<flaws::VotesForStaleLogs>>,
+    );
+    row("CommitsPastLog", row_of::<Flawed<flaws::CommitsPastLog>>);
+    row(
+        "AppliesUncommitted",
+        row_of::<Flawed<flaws::AppliesUncommitted>>,
+    );
+    row(
+        "TruncatesOnEveryAppend",
+        row_of::<Flawed<flaws::TruncatesOnEveryAppend>>,
+    );
+    row("MatchesOwnLog", row_of::<Flawed<flaws::MatchesOwnLog>>);
+    row("CommitsWholeLog", row_of::<Flawed<flaws::CommitsWholeLog>>);
+    row(
+        "PersistsBeforeVoting",
+        row_of::<Flawed<flaws::PersistsBeforeVoting>>,
+    );
+    row("Canary", row_of::<Canary<Reference>>);
 }
 
-fn row<R: RaftNode>(name: &str, seeds: u64) {
+fn row_of<R: RaftNode>(name: &str, seeds: u64) {
     let started = Instant::now();
     let on = describe(first_catch::<R>(1, seeds, true));
     let off = describe(first_catch::<R>(1, seeds, false));

@@ -25,7 +25,7 @@
 //! | [`StaleSuccessRewinds`] | an AppendEntries success sets `matchIndex`/`nextIndex` from its request, even back | nothing, by design (in flight) |
 //! | [`MatchesOwnLog`] | an AppendEntries success sets `matchIndex` from the leader's log at reply time | Go's agreement, or a livelock (in flight) |
 //! | [`SnapshotMatchesOwnSnapshot`] | an InstallSnapshot success sets `matchIndex` from the leader's snapshot at reply time | Go's agreement (in flight) |
-//! | [`CommitsWholeLog`] | a majority's success commits the leader's whole log | Leader Completeness (in flight) |
+//! | [`CommitsWholeLog`] | a majority's success commits the leader's whole log | Commit needs a majority (in flight) |
 //! | [`CommitGoesBack`] | a follower's commit index follows a late AppendEntries back | Commit index (in flight) |
 //!
 //! The last seven are the **in-flight controls** of the latency model: each bites only when a

@@ -67,6 +67,12 @@ fn committing_past_the_log_breaks_the_commit_index() {
     assert_caught::<Flawed<flaws::CommitsPastLog>>(Property::CommitIndex);
 }
 
+/// Committing the whole log on a majority's success commits entries only the leader holds.
+#[test]
+fn committing_the_whole_log_commits_without_a_majority() {
+    assert_caught::<Flawed<flaws::CommitsWholeLog>>(Property::CommitMajority);
+}
+
 #[test]
 fn applying_uncommitted_entries_breaks_apply_order() {
     assert_caught::<Flawed<flaws::AppliesUncommitted>>(Property::ApplyOrder);

@@ -18,6 +18,7 @@
 //! | Leader Completeness | a new leader holds every entry known committed before its term | `log.rs` |
 //! | No stale truncation | an entry of the node's current term is never removed but into a snapshot | `log.rs` |
 //! | Commit index | monotonic within an incarnation, at most the last log index | here |
+//! | Commit needs a majority | when a leader moves its commit index to N, a majority's latest views hold its entry at N | `majority.rs` |
 //! | Apply order | `last_applied + 1`, once, at most the commit index; snapshots never go back | here |
 //! | Persist before reply | replies and requests leave only with their state durable | `persist.rs` |
 //!
@@ -25,6 +26,7 @@
 //! `checkLogs`, in the config's appliers, with Go's message and class.
 
 mod log;
+mod majority;
 mod persist;
 
 use std::collections::BTreeMap;
@@ -64,6 +66,8 @@ pub enum Property {
     LeaderCompleteness,
     /// The commit index never decreases and never passes the log's end.
     CommitIndex,
+    /// A leader commits an entry only once a majority stores it (§5.3, §5.4).
+    CommitMajority,
     /// Commands are applied in order, once, only once committed.
     ApplyOrder,
     /// An entry of the node's current term is removed only into a snapshot.
@@ -83,6 +87,7 @@ impl Property {
             Property::LogMatching => "Log Matching",
             Property::LeaderCompleteness => "Leader Completeness",
             Property::CommitIndex => "Commit index",
+            Property::CommitMajority => "Commit needs a majority",
             Property::ApplyOrder => "Apply order",
             Property::NoStaleTruncation => "No stale truncation",
             Property::PersistBeforeReply => "Persist before reply",
@@ -97,7 +102,7 @@ impl Property {
 }
 
 /// Every property, in the order of the README's table.
-pub const ALL: [Property; 10] = [
+pub const ALL: [Property; 11] = [
     Property::ElectionSafety,
     Property::VoteOnce,
     Property::TermMonotonic,
@@ -105,6 +110,7 @@ pub const ALL: [Property; 10] = [
     Property::LogMatching,
     Property::LeaderCompleteness,
     Property::CommitIndex,
+    Property::CommitMajority,
     Property::ApplyOrder,
     Property::NoStaleTruncation,
     Property::PersistBeforeReply,
@@ -154,6 +160,9 @@ enum Applied {
 struct NodeTrack {
     /// The view after the last input of this incarnation (`None` before its first check).
     view: Option<RaftView>,
+    /// The last view before a crash, kept until the next incarnation's first check (Commit
+    /// needs a majority reads it as what the node persisted).
+    crashed_view: Option<RaftView>,
     /// The highest term this server sent or replied with, in any incarnation.
     revealed_term: u64,
     /// The last index the service has from this incarnation (snapshot or command).
@@ -224,7 +233,9 @@ impl Safety {
     /// Server `server` crashed.
     pub fn on_crash(&mut self, server: usize) {
         let track = &mut self.nodes[server];
-        track.view = None;
+        if let Some(view) = track.view.take() {
+            track.crashed_view = Some(view);
+        }
         track.pending.clear();
     }
 
@@ -261,9 +272,11 @@ impl Safety {
             .check_terms(server, previous.as_ref(), &view, moment.at)
             .and_then(|()| self.check_leader(server, previous.as_ref(), &view, moment.at))
             .and_then(|()| self.check_log(server, previous.as_ref(), &view, moment.at))
+            .and_then(|()| self.check_majority(server, previous.as_ref(), &view))
             .and_then(|()| self.check_applies(server, &view, moment.at))
             .and_then(|()| self.check_persist(server, effects, &view, raft_state_bytes, shadow));
         self.nodes[server].view = Some(view);
+        self.nodes[server].crashed_view = None;
         result.map_err(|broken| Failure {
             kind: FailureKind::Safety,
             message: format!(
@@ -402,6 +415,58 @@ impl Safety {
         let changed_from = log::first_changed_run(previous, view);
         log::check_log_matching(&mut self.term_starts, server, view, changed_from, at)
             .or_else(|detail| violation(Property::LogMatching, detail))
+    }
+
+    /// Commit needs a majority, when a node that led its term before this input and still
+    /// does moves its commit index (see `majority.rs` for why a correct Raft passes).
+    fn check_majority(
+        &self,
+        server: usize,
+        previous: Option<&RaftView>,
+        view: &RaftView,
+    ) -> Result<(), Violation> {
+        let leading = previous.is_some_and(|previous| {
+            previous.is_leader
+                && view.is_leader
+                && previous.term == view.term
+                && view.commit_index > previous.commit_index
+        });
+        let index = view.commit_index;
+        let Some(term) = view.term_at(index).filter(|_| leading) else {
+            return Ok(());
+        };
+        let latest = |other: usize| {
+            let track = &self.nodes[other];
+            if other == server {
+                Some(view)
+            } else {
+                track.view.as_ref().or(track.crashed_view.as_ref())
+            }
+        };
+        let servers = self.nodes.len();
+        let holders = (0..servers)
+            .filter(|&other| latest(other).is_some_and(|seen| majority::holds(seen, index, term)))
+            .count();
+        if holders * 2 > servers {
+            return Ok(());
+        }
+        let others: Vec<String> = (0..servers)
+            .filter(|&other| other != server)
+            .map(|other| match latest(other) {
+                Some(seen) => format!("S{other} {}", majority::describe_entry(seen, index)),
+                None => format!("S{other} never booted"),
+            })
+            .collect();
+        violation(
+            Property::CommitMajority,
+            format!(
+                "S{server}, leading term {}, moved its commit index from {} to {index} (term \
+                 {term}), but only {holders} of {servers} servers hold that entry ({})",
+                view.term,
+                previous.map_or(0, |previous| previous.commit_index),
+                others.join(", ")
+            ),
+        )
     }
 
     /// Apply order, and what the applies tell Leader Completeness.
