@@ -10,9 +10,10 @@
 //! - **`ends[i]` is not server `i`**: the tester shuffles a clerk's ends, as Go does.
 //! - A call on an end the tester disabled, or to a crashed server, fails (`None`) after
 //!   0–99 virtual ms; a call whose server crashes while the request waits fails at Go's
-//!   next 100 ms check; a dropped request or reply fails too (unreliable tests). A call to a
-//!   live server that answers at once (`ErrWrongLeader`) still takes a hop of latency each
-//!   way, so a retry loop advances virtual time.
+//!   next 100 ms check; a dropped request or reply fails too (unreliable tests).
+//! - Every hop costs virtual time (labrpc's per-hop latency, which the Lab 3 configs will
+//!   set; the driver is not built yet), so a retry loop against a server that answers
+//!   `ErrWrongLeader` at once still advances the clock.
 
 use std::future::Future;
 use std::marker::PhantomData;
