@@ -2,7 +2,9 @@
 //!
 //! Code map (start at [`Sim`]):
 //! - `sim.rs`: [`Sim`], the event queue and virtual clock; [`Node`], the sans-IO interface of a
-//!   hosted node, and [`NodeIo`], what a node may do while it handles an event.
+//!   hosted node, and [`NodeIo`], what a node may do while it handles an event;
+//!   `sim/deferred.rs`: replies a node sends later ([`NodeIo::defer_reply`], Lab 3), with Go's
+//!   100 ms dead checks.
 //! - `network.rs`: ends, servers, flags, counters and the 6.824 fault model (spec §1.3) as
 //!   pure decisions with named constants; [`Latency`], every hop's delay on top of them.
 //! - `observe.rs`: [`EventRecord`] and [`Observer`] (every event, for traces and checkers) and
@@ -32,5 +34,5 @@ pub use network::{
 pub use observe::{EventRecord, FailReason, Fingerprint, Observer};
 pub use persister::Persister;
 pub use rng::SimRng;
-pub use sim::{CallId, Caller, EndId, Node, NodeIo, Sim, Stepped, TimerId};
+pub use sim::{CallId, Caller, DEAD_CHECK_INTERVAL_MS, EndId, Node, NodeIo, Sim, Stepped, TimerId};
 pub use time::{MICROS_PER_MS, SimTime};

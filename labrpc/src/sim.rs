@@ -4,9 +4,12 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, BinaryHeap};
 
-use crate::network::{End, Latency, Network, ReplyPlan, SendPlan, ServerEntry};
+use crate::network::{End, Latency, Network, SendPlan, ServerEntry};
 use crate::observe::{EventRecord, FailReason, Fingerprint, Observer};
 use crate::{Persister, SimRng, SimTime};
+
+mod deferred;
+pub use deferred::DEAD_CHECK_INTERVAL_MS;
 
 /// One call through the network. Unique within a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -146,6 +149,24 @@ impl NodeIo<'_> {
         self.persister.save_state_and_snapshot(raft_state, snapshot);
     }
 
+    /// Answers the request being handled later (a Lab 3 handler waiting for agreement):
+    /// call this in [`Node::on_request`], return `None`, and answer with [`NodeIo::reply`].
+    /// Until then the caller waits; it gets a failure if the request is found dead at a
+    /// 100 ms check (module `deferred`, spec §5.3). Panics outside `on_request` or if called
+    /// twice for one request.
+    pub fn defer_reply(&mut self) -> CallId {
+        self.core.defer_current()
+    }
+
+    /// Answers a request deferred with [`NodeIo::defer_reply`] by this incarnation. The reply
+    /// takes the synchronous path: dead check, the reply drop of an unreliable network (as
+    /// it was when the request was sent), a hop of latency. Returns `false`, and sends
+    /// nothing, if the request no longer waits (already answered, or failed as dead).
+    pub fn reply(&mut self, call: CallId, reply: Vec<u8>) -> bool {
+        self.core
+            .reply_deferred(self.server, self.incarnation, call, reply)
+    }
+
     /// Records that this node handed `data` to its service at `index`: a command, or (with
     /// `snapshot_term`) a snapshot. The host delivers it; this is for observers (traces) and
     /// the fingerprint.
@@ -185,6 +206,10 @@ enum Event {
     },
     Wake {
         token: u64,
+    },
+    /// A deferred request's dead check (Go's 100 ms poll; `deferred.rs`).
+    DeadCheck {
+        call: CallId,
     },
 }
 
@@ -258,6 +283,8 @@ struct Core {
     events: u64,
     /// Invariant: the sum of [`Event::payload_bytes`] over `queue`.
     pending_bytes: u64,
+    /// Requests being handled or answered later (`deferred.rs`).
+    deferred: deferred::Deferred,
 }
 
 impl Core {
@@ -414,6 +441,7 @@ impl<N: Node> Sim<N> {
             observer: None,
             events: 0,
             pending_bytes: 0,
+            deferred: deferred::Deferred::default(),
         };
         // A run that ended in a node's panic left its node and time as the thread's current
         // ones; this run's first log lines are its own.
@@ -488,6 +516,9 @@ impl<N: Node> Sim<N> {
             slot.enabled = enabled;
             self.core
                 .change("enable", u64::from(end.0), u64::from(enabled));
+            if !enabled {
+                self.core.schedule_dead_checks();
+            }
         }
     }
 
@@ -625,6 +656,8 @@ impl<N: Node> Sim<N> {
             }),
         );
         self.core.change("add_server", server as u64, incarnation);
+        // The previous incarnation's deferred requests are dead now.
+        self.core.schedule_dead_checks();
     }
 
     /// Crashes `server`: the node is dropped with its timers and pending calls; its persister
@@ -636,7 +669,13 @@ impl<N: Node> Sim<N> {
         if self.core.net.server(server).is_some() {
             self.core.net.set_server(server, None);
             self.core.change("delete_server", server as u64, 0);
+            self.core.schedule_dead_checks();
         }
+    }
+
+    /// Requests deferred with [`NodeIo::defer_reply`] and neither answered nor failed yet.
+    pub fn deferred_replies(&self) -> usize {
+        self.core.deferred.waiting.len()
     }
 
     /// Whether a node is registered as `server`.
@@ -755,6 +794,10 @@ impl<N: Node> Sim<N> {
                 self.core.record(EventRecord::Wake { token });
                 Stepped::Wake(token)
             }
+            Event::DeadCheck { call } => {
+                self.core.dead_check(call);
+                Stepped::Quiet
+            }
         })
     }
 
@@ -786,45 +829,30 @@ impl<N: Node> Sim<N> {
         let entry = self.core.net.servers[server].as_mut().expect("live server");
         entry.rpc_count += 1;
         self.core.record(EventRecord::Handle { call, server });
+        self.core.deferred.current = Some(deferred::Waiting {
+            call,
+            caller,
+            end,
+            server,
+            incarnation,
+            reliable,
+            long_reordering,
+            started: self.core.now,
+            check_at: None,
+        });
         let (reply, disk_us) = self.run_node(server, incarnation, |node, io| {
             (node.on_request(io, args), io.core.handler_disk_us)
         });
-        // The way back is a hop too, whatever the outcome (Go's reply channel).
-        let core = &mut self.core;
-        let back = core
-            .now
-            .plus_micros(disk_us)
-            .plus_micros(core.latency.draw_us(&mut core.latency_rng));
-        let outcome = match reply {
-            None => Err(FailReason::Rejected),
-            // "Dead" after the handler: the end was disabled while the request was in flight.
-            Some(_) if !self.core.net.end(end).enabled => Err(FailReason::ServerDead),
-            Some(bytes) => {
-                match Network::plan_reply(reliable, long_reordering, &mut self.core.net_rng) {
-                    ReplyPlan::Drop => Err(FailReason::ReplyDropped),
-                    ReplyPlan::Deliver { delay_ms } => {
-                        let at = back.plus_millis(delay_ms);
-                        self.core.push(
-                            at,
-                            Event::Outcome {
-                                call,
-                                caller,
-                                reply: Ok(bytes),
-                            },
-                        );
-                        return Stepped::Node(server);
-                    }
-                }
-            }
+        // Taken by `NodeIo::defer_reply`: the node answers later.
+        let Some(request) = self.core.deferred.current.take() else {
+            assert!(
+                reply.is_none(),
+                "S{server} deferred a reply and also returned one"
+            );
+            return Stepped::Node(server);
         };
-        self.core.push(
-            back,
-            Event::Outcome {
-                call,
-                caller,
-                reply: outcome,
-            },
-        );
+        // The way back is a hop too, whatever the outcome (Go's reply channel).
+        self.core.finish_request(&request, reply, disk_us);
         Stepped::Node(server)
     }
 

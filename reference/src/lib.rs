@@ -17,6 +17,8 @@
 //! - `log.rs`: the log with a snapshot offset; `entries.rs`: its entries, stored with their
 //!   encoding so that persisting is one copy.
 //! - `messages.rs`: the RPC types.
+//! - `kv.rs`, `kv/`: the Lab 3 key/value service ([`kv::KvServer`]) and clerk
+//!   ([`kv::KvClerk`]), on any `RaftNode`.
 //!
 //! Every input runs to completion and ends in `finish_input`: pending state is persisted,
 //! committed entries are applied, and `check_invariants` runs (debug builds).
@@ -27,6 +29,7 @@
 mod election;
 mod entries;
 pub mod flaws;
+pub mod kv;
 mod log;
 pub mod messages;
 mod persist;
