@@ -32,5 +32,5 @@ pub use network::{
 pub use observe::{EventRecord, FailReason, Fingerprint, Observer};
 pub use persister::Persister;
 pub use rng::SimRng;
-pub use sim::{CallId, Caller, EndId, Node, NodeIo, Sim, Stepped, TimerId};
+pub use sim::{CallId, Caller, Duplicates, EndId, Node, NodeIo, Sim, Stepped, TimerId};
 pub use time::{MICROS_PER_MS, SimTime};
