@@ -23,8 +23,10 @@
 //! | [`CountsStaleVotes`] | a vote reply from an earlier term is counted by a candidate | Election Safety (in flight) |
 //! | [`TakesStaleAppendReplies`] | an AppendEntries reply from an earlier term is applied by a leader | Log Matching, Leader Completeness (in flight) |
 //! | [`StaleSuccessRewinds`] | an AppendEntries success sets `matchIndex`/`nextIndex` from its request, even back | nothing (in flight; see below) |
+//! | [`CommitsOldTermByCount`] | a leader commits an entry of an earlier term by counting replicas (Figure 8) | the nemesis family (State Machine Safety, Leader Completeness) |
+//! | [`InstallsStaleSnapshot`] | InstallSnapshot below the follower's commit index is installed | the nemesis family's stale deliveries (Apply order, Commit index) |
 //!
-//! The last three are the **in-flight controls** of the latency model: each bites only when a
+//! `CountsStaleVotes`, `TakesStaleAppendReplies` and `StaleSuccessRewinds` are the **in-flight controls** of the latency model: each bites only when a
 //! reply arrives after its sender moved on (a new election, a new term, a later AppendEntries
 //! already answered), which a reliable network without latency never lets happen: there, only
 //! the unreliable tests' delays put replies in flight. They live here, not in
@@ -142,6 +144,13 @@ flaws! {
     /// moves both backwards. Costs resends, not safety: no check should catch it, which is
     /// what this control shows.
     StaleSuccessRewinds,
+    /// A leader commits the entry a majority holds whatever its term: Figure 8's bug. An
+    /// entry of an earlier term, counted on a majority, is committed, then overwritten by a
+    /// leader that never had it.
+    CommitsOldTermByCount,
+    /// InstallSnapshot is obeyed even when it covers less than the follower committed: a
+    /// stale or duplicated snapshot moves `commitIndex` and the service back.
+    InstallsStaleSnapshot,
 }
 
 /// **Deliberately broken**: the reference with the flaw `F` (see the module documentation).
