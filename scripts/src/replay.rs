@@ -25,7 +25,8 @@ use crate::{Checks, Implementation};
     after_help = "Examples:\n  \
         scripts/replay figure_8_unreliable_2c 4711\n  \
         RUST_LOG=info scripts/replay --trace /tmp/t.trace backup_2b 12 2>log.txt\n  \
-        scripts/replay --canary re_election_2a 1"
+        scripts/replay --canary re_election_2a 1\n  \
+        scripts/replay --schedule hunt-out/X/stale_nemesis-7.shrunk.json stale_nemesis 7"
 )]
 pub struct ReplayArgs {
     /// The test (its full name, or a part of it that only one test has).
@@ -54,6 +55,10 @@ pub struct ReplayArgs {
     /// a replay whose fingerprint differs is not the run the hunt ran, and says so loudly.
     #[arg(long, value_name = "HEX")]
     pub fingerprint: Option<String>,
+    /// Follow this nemesis schedule (a file a failing campaign wrote, or one written by hand)
+    /// instead of the one the seed draws; TEST must be a nemesis test.
+    #[arg(long, value_name = "FILE")]
+    pub schedule: Option<PathBuf>,
 }
 
 /// `scripts/replay`: parses the arguments and runs `replay` on them (which picks the
@@ -114,7 +119,7 @@ fn exit_code(result: Result<u8, String>) -> ExitCode {
 }
 
 fn find<R: RaftNode>(name: &str) -> Result<TestCase<R>, String> {
-    let all = tester::registry::all::<R>();
+    let all = tester::registry::every::<R>();
     if let Some(case) = all.iter().find(|case| case.name == name) {
         return Ok(*case);
     }
@@ -164,11 +169,13 @@ pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Re
         observer,
         ..checks.run_options()
     };
-    let (mut report, mismatch) = if checks.determinism {
-        determinism::run_twice(&case, args.seed, options)
-    } else {
-        (run_case(&case, args.seed, options), None)
-    };
+    let (mut report, mismatch) = following_schedule(args, &case, || {
+        if checks.determinism {
+            determinism::run_twice(&case, args.seed, options)
+        } else {
+            (run_case(&case, args.seed, options), None)
+        }
+    })?;
     if checks.strict {
         report.fail_on_warnings();
     }
@@ -187,6 +194,30 @@ pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Re
         check_fingerprint(expected, report.fingerprint);
     }
     Ok(u8::from(!report.passed() || mismatch.is_some()))
+}
+
+/// Runs `replay` following the schedule file of `--schedule FILE`, if given (printed first,
+/// one line per step), else as the seed says.
+fn following_schedule<R: RaftNode, T>(
+    args: &ReplayArgs,
+    case: &TestCase<R>,
+    replay: impl FnOnce() -> T,
+) -> Result<T, String> {
+    let Some(path) = &args.schedule else {
+        return Ok(replay());
+    };
+    if case.part != tester::Part::Nemesis {
+        return Err(format!(
+            "--schedule: {} is not a nemesis test (those are: {})",
+            case.name,
+            tester::nemesis::NAMES.join(", ")
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let schedule = tester::nemesis::Schedule::from_file_text(&text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("schedule {}: {schedule}", path.display());
+    Ok(tester::nemesis::with_schedule(schedule, replay))
 }
 
 /// The verdict, the fingerprint, and the determinism check's result.
