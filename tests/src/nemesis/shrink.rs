@@ -183,7 +183,8 @@ pub fn simplifications(schedule: &Schedule, failed_at_ms: u64) -> Vec<Schedule> 
         }
     }
     let len = schedule.steps.len();
-    let mut chunk = len / 2;
+    // Halves first; a schedule of one step tries none.
+    let mut chunk = (len / 2).max(len.min(1));
     while chunk >= 1 {
         for start in (0..len).step_by(chunk) {
             let mut fewer = schedule.clone();
