@@ -34,5 +34,7 @@ pub use network::{
 pub use observe::{EventRecord, FailReason, Fingerprint, Observer};
 pub use persister::Persister;
 pub use rng::SimRng;
-pub use sim::{CallId, Caller, DEAD_CHECK_INTERVAL_MS, EndId, Node, NodeIo, Sim, Stepped, TimerId};
+pub use sim::{
+    CallId, Caller, DEAD_CHECK_INTERVAL_MS, Duplicates, EndId, Node, NodeIo, Sim, Stepped, TimerId,
+};
 pub use time::{MICROS_PER_MS, SimTime};

@@ -211,19 +211,39 @@ enum Event {
     DeadCheck {
         call: CallId,
     },
+    /// A copy of a request that was handled earlier reaches its server again
+    /// ([`Duplicates`]); the reply is discarded.
+    Duplicate {
+        end: EndId,
+        args: Vec<u8>,
+    },
 }
 
 impl Event {
     /// Bytes of message payload this event holds while it is pending.
     fn payload_bytes(&self) -> u64 {
         match self {
-            Event::Request { args, .. } => args.len() as u64,
+            Event::Request { args, .. } | Event::Duplicate { args, .. } => args.len() as u64,
             Event::Outcome {
                 reply: Ok(bytes), ..
             } => bytes.len() as u64,
             _ => 0,
         }
     }
+}
+
+/// Duplicated, stale deliveries: the real world's network, which Go's labrpc never produces.
+/// With probability `per_mille`/1000, a request whose handler ran is delivered again to the
+/// same end's server after 1..=`max_delay_ms` ms, if the end is then enabled and the server
+/// alive; the handler runs and its reply is discarded. The caller still gets exactly one
+/// outcome for its call. Off by default (the lab suites never turn it on); its draws come
+/// from a stream of their own, `network/duplicate`, so the fault model's draws never shift.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Duplicates {
+    /// Chance per handled request, in thousandths.
+    pub per_mille: u64,
+    /// The copy arrives 1..=`max_delay_ms` ms after the original was handled.
+    pub max_delay_ms: u64,
 }
 
 #[derive(Debug)]
@@ -275,6 +295,10 @@ struct Core {
     timer_jitter: Latency,
     /// The timers' own stream (`network/timers`), for the same reason as the disk's.
     timer_rng: SimRng,
+    /// Duplicated deliveries (off unless set).
+    duplicates: Duplicates,
+    /// Their own stream, so that turning them on shifts no other draw.
+    duplicate_rng: SimRng,
     next_call: u64,
     next_timer: u64,
     live_timers: BTreeSet<TimerId>,
@@ -434,6 +458,8 @@ impl<N: Node> Sim<N> {
             handler_disk_us: 0,
             timer_jitter: Latency::ZERO,
             timer_rng: SimRng::new(root_seed, "network/timers"),
+            duplicates: Duplicates::default(),
+            duplicate_rng: SimRng::new(root_seed, "network/duplicate"),
             next_call: 0,
             next_timer: 0,
             live_timers: BTreeSet::new(),
@@ -552,6 +578,13 @@ impl<N: Node> Sim<N> {
         self.core.latency = latency;
         self.core
             .change("latency_us", latency.min_us, latency.spread_us);
+    }
+
+    /// Duplicated, stale deliveries from now on ([`Duplicates`]; default off).
+    pub fn set_duplicates(&mut self, duplicates: Duplicates) {
+        self.core.duplicates = duplicates;
+        self.core
+            .change("duplicates", duplicates.per_mille, duplicates.max_delay_ms);
     }
 
     /// The latency of every hop.
@@ -798,7 +831,41 @@ impl<N: Node> Sim<N> {
                 self.core.dead_check(call);
                 Stepped::Quiet
             }
+            Event::Duplicate { end, args } => self.deliver_duplicate(end, &args),
         })
+    }
+
+    /// Maybe schedules a copy of a request just handled through `end` ([`Duplicates`]).
+    fn maybe_duplicate(&mut self, end: EndId, args: &[u8]) {
+        let Duplicates {
+            per_mille,
+            max_delay_ms,
+        } = self.core.duplicates;
+        if per_mille == 0 || self.core.duplicate_rng.below(1000) >= per_mille {
+            return;
+        }
+        let delay_ms = 1 + self.core.duplicate_rng.below(max_delay_ms.max(1));
+        let at = self.core.now.plus_millis(delay_ms);
+        let args = args.to_vec();
+        self.core.push(at, Event::Duplicate { end, args });
+    }
+
+    /// A copy of an earlier request reaches the server `end` points at now, if the end is
+    /// enabled and the server alive: the handler runs, the reply is discarded.
+    fn deliver_duplicate(&mut self, end: EndId, args: &[u8]) -> Stepped {
+        let End { server, enabled } = self.core.net.end(end);
+        let Some(server) = server.filter(|_| enabled) else {
+            return Stepped::Quiet;
+        };
+        let Some(incarnation) = self.core.net.server(server).map(|e| e.incarnation) else {
+            return Stepped::Quiet;
+        };
+        self.core.record(EventRecord::External {
+            server,
+            what: "duplicate request",
+        });
+        self.run_node(server, incarnation, |node, io| node.on_request(io, args));
+        Stepped::Node(server)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -829,6 +896,7 @@ impl<N: Node> Sim<N> {
         let entry = self.core.net.servers[server].as_mut().expect("live server");
         entry.rpc_count += 1;
         self.core.record(EventRecord::Handle { call, server });
+        self.maybe_duplicate(end, args);
         self.core.deferred.current = Some(deferred::Waiting {
             call,
             caller,

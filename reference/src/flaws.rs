@@ -20,6 +20,8 @@
 //! | [`AppliesUncommitted`] | entries are applied as soon as they are in the log | Apply order |
 //! | [`TruncatesOnEveryAppend`] | AppendEntries truncates after `prevLogIndex` even when entries match | No stale truncation |
 //! | [`PersistsBeforeVoting`] | the state is saved, then the vote is recorded and replied | Persist before reply |
+//! | [`CommitsOldTermByCount`] | a leader commits an entry of an earlier term by counting replicas (Figure 8) | the nemesis family (State Machine Safety, Leader Completeness) |
+//! | [`InstallsStaleSnapshot`] | InstallSnapshot below the follower's commit index is installed | the nemesis family's stale deliveries (Apply order, Commit index) |
 //! | [`CountsStaleVotes`] | a vote reply from an earlier term is counted by a candidate | nothing on seeds 1–50 (in flight) |
 //! | [`TakesStaleAppendReplies`] | an AppendEntries reply from an earlier term is applied by a leader | nothing on seeds 1–50 (in flight) |
 //! | [`StaleSuccessRewinds`] | an AppendEntries success sets `matchIndex`/`nextIndex` from its request, even back | nothing, by design (in flight) |
@@ -150,6 +152,13 @@ flaws! {
     /// moves both backwards. Costs resends, not safety: no check should catch it, which is
     /// what this control shows.
     StaleSuccessRewinds,
+    /// A leader commits the entry a majority holds whatever its term: Figure 8's bug. An
+    /// entry of an earlier term, counted on a majority, is committed, then overwritten by a
+    /// leader that never had it.
+    CommitsOldTermByCount,
+    /// InstallSnapshot is obeyed even when it covers less than the follower committed: a
+    /// stale or duplicated snapshot moves `commitIndex` and the service back.
+    InstallsStaleSnapshot,
     /// An AppendEntries success sets `matchIndex` to the leader's own last log index when
     /// the reply arrives (`len(log) - 1`), not to `prevLogIndex + len(entries)` of the request
     /// it answers, and `nextIndex` one past it: a `start` that lands while the request is in

@@ -322,8 +322,9 @@ impl Reference {
         match_indexes[self.me] = self.log.last_index();
         match_indexes.sort_unstable_by(|a, b| b.cmp(a));
         let replicated_index = match_indexes[self.majority() - 1];
+        let current = self.log.term_at(replicated_index) == Some(self.current_term);
         if replicated_index > self.commit_index
-            && self.log.term_at(replicated_index) == Some(self.current_term)
+            && (current || flaws::is(Flaw::CommitsOldTermByCount))
         {
             self.commit_index = match flaws::is(Flaw::CommitsWholeLog) {
                 true => self.log.last_index(),

@@ -59,7 +59,20 @@ impl Reference {
             return reply;
         }
         self.recognize_leader(ctx);
-        if args.last_included_index <= self.commit_index {
+        let flawed = super::flaws::is(super::flaws::Flaw::InstallsStaleSnapshot);
+        if args.last_included_index <= self.commit_index && !flawed {
+            return reply;
+        }
+        if flawed && args.last_included_index <= self.log.snapshot_index() {
+            // The flaw, below what the log already compacted: the service is reset to the
+            // stale snapshot and commitIndex moves back with it.
+            self.commit_index = args.last_included_index;
+            self.last_applied = args.last_included_index;
+            ctx.apply(ApplyMsg::Snapshot {
+                term: args.last_included_term,
+                index: args.last_included_index,
+                data: args.data,
+            });
             return reply;
         }
         assert!(

@@ -131,6 +131,13 @@ fn try_save_artifacts<R: RaftNode>(
     let _ = logging::take_panic_location();
     let mut log = BufWriter::new(OpenOptions::new().append(true).open(&log_path)?);
     let note = write_log_result(&mut log, &report, fingerprint)?;
+    // A nemesis failure: its schedule and its shrunk schedule, as files beside the log.
+    let stem = shared.out.join(format!("{}-{seed}", case.name));
+    let options = || shared.checks.run_options();
+    if let Some(shrunk) = tester::nemesis::shrink::save_beside(case, seed, &report, &options, &stem)
+    {
+        writeln!(log, "\n--- nemesis\n{}", shrunk?)?;
+    }
     log.flush()?;
     trace_result?;
     let html_path = artifact_path(shared, case.name, seed, "html");

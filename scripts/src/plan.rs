@@ -57,14 +57,21 @@ impl fmt::Display for Shard {
 }
 
 /// The tests `filters` select, in registry order: a filter is a lab part (`2a` … `2d`, any
-/// case) or a substring of a test name; no filter selects every test. A filter that selects
-/// nothing is an error naming the tests there are.
+/// case, or `nemesis`) or a substring of a test name; no filter selects every test of `all`
+/// (the Go suites). The nemesis family ([`tester::nemesis`]) joins `all` when there are
+/// filters, so `nemesis` (or `stale_nemesis`) selects it while a plain hunt stays the Go
+/// suites'. A filter that selects nothing is an error naming the tests there are.
 pub fn select<R: RaftNode>(
-    all: Vec<TestCase<R>>,
+    mut all: Vec<TestCase<R>>,
     filters: &[String],
 ) -> Result<Vec<TestCase<R>>, String> {
     if filters.is_empty() {
         return Ok(all);
+    }
+    for case in tester::nemesis::cases::<R>() {
+        if !all.iter().any(|listed| listed.name == case.name) {
+            all.push(case);
+        }
     }
     let matches = |case: &TestCase<R>, filter: &str| {
         let filter = filter.to_ascii_lowercase();
@@ -74,7 +81,7 @@ pub fn select<R: RaftNode>(
         if !all.iter().any(|case| matches(case, filter)) {
             let names: Vec<&str> = all.iter().map(|case| case.name).collect();
             return Err(format!(
-                "no test matches {filter:?}: use a part (2a, 2b, 2c, 2d) or part of a name: {}",
+                "no test matches {filter:?}: use a part (2a, 2b, 2c, 2d, nemesis) or part of a name: {}",
                 names.join(", ")
             ));
         }

@@ -31,7 +31,8 @@ use crate::{Checks, Implementation};
         RUST_LOG=info scripts/replay --trace /tmp/t.trace backup_2b 12 2>log.txt\n  \
         scripts/replay --canary re_election_2a 1\n  \
         scripts/replay --canary re_election_2a 1 --html /tmp/run.html\n  \
-        scripts/replay backup_2b 12 --columns --topics role,tester"
+        scripts/replay backup_2b 12 --columns --topics role,tester\n  \
+        scripts/replay --schedule hunt-out/X/stale_nemesis-7.shrunk.json stale_nemesis 7"
 )]
 pub struct ReplayArgs {
     /// The test (its full name, or a part of it that only one test has).
@@ -60,6 +61,10 @@ pub struct ReplayArgs {
     /// a replay whose fingerprint differs is not the run the hunt ran, and says so loudly.
     #[arg(long, value_name = "HEX")]
     pub fingerprint: Option<String>,
+    /// Follow this nemesis schedule (a file a failing campaign wrote, or one written by hand)
+    /// instead of the one the seed draws; TEST must be a nemesis test.
+    #[arg(long, value_name = "FILE")]
+    pub schedule: Option<PathBuf>,
     /// Write the run's timeline as one self-contained HTML page: every message, role, crash,
     /// apply and log line, drawn per node over virtual time.
     #[arg(long, value_name = "FILE", conflicts_with = "check_determinism")]
@@ -155,7 +160,7 @@ fn exit_code(result: Result<u8, String>) -> ExitCode {
 }
 
 fn find<R: RaftNode>(name: &str) -> Result<TestCase<R>, String> {
-    let all = tester::registry::all::<R>();
+    let all = tester::registry::every::<R>();
     if let Some(case) = all.iter().find(|case| case.name == name) {
         return Ok(*case);
     }
@@ -197,15 +202,8 @@ pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Re
         observer,
         ..checks.run_options()
     };
-    let (mut report, mismatch, timeline) = if args.wants_timeline() {
-        let (report, timeline) = tester::timeline::record(&case, args.seed, options);
-        (report, None, Some(timeline))
-    } else if checks.determinism {
-        let (report, mismatch) = determinism::run_twice(&case, args.seed, options);
-        (report, mismatch, None)
-    } else {
-        (run_case(&case, args.seed, options), None, None)
-    };
+    let (mut report, mismatch, timeline) =
+        following_schedule(args, &case, || run_as_asked(args, &case, checks, options))?;
     if checks.strict {
         report.fail_on_warnings();
     }
@@ -234,6 +232,25 @@ pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Re
         check_fingerprint(expected, report.fingerprint);
     }
     Ok(u8::from(!report.passed() || mismatch.is_some()))
+}
+
+/// One run as the flags ask: recorded for the timeline (`--html`, `--columns`), twice for the
+/// determinism check, or once.
+fn run_as_asked<R: RaftNode>(
+    args: &ReplayArgs,
+    case: &TestCase<R>,
+    checks: Checks,
+    options: RunOptions,
+) -> (RunReport, Option<determinism::Mismatch>, Option<Timeline>) {
+    if args.wants_timeline() {
+        let (report, timeline) = tester::timeline::record(case, args.seed, options);
+        (report, None, Some(timeline))
+    } else if checks.determinism {
+        let (report, mismatch) = determinism::run_twice(case, args.seed, options);
+        (report, mismatch, None)
+    } else {
+        (run_case(case, args.seed, options), None, None)
+    }
 }
 
 /// A trace's observer and the handle that finishes it.
@@ -270,6 +287,30 @@ fn show_timeline(args: &ReplayArgs, timeline: &Timeline, info: &RunInfo) -> Resu
         }
     }
     Ok(())
+}
+
+/// Runs `replay` following the schedule file of `--schedule FILE`, if given (printed first,
+/// one line per step), else as the seed says.
+fn following_schedule<R: RaftNode, T>(
+    args: &ReplayArgs,
+    case: &TestCase<R>,
+    replay: impl FnOnce() -> T,
+) -> Result<T, String> {
+    let Some(path) = &args.schedule else {
+        return Ok(replay());
+    };
+    if case.part != tester::Part::Nemesis {
+        return Err(format!(
+            "--schedule: {} is not a nemesis test (those are: {})",
+            case.name,
+            tester::nemesis::NAMES.join(", ")
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let schedule = tester::nemesis::Schedule::from_file_text(&text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("schedule {}: {schedule}", path.display());
+    Ok(tester::nemesis::with_schedule(schedule, replay))
 }
 
 /// The verdict, the fingerprint, and the determinism check's result.

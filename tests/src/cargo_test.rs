@@ -33,7 +33,10 @@ pub fn env_u64(name: &str) -> Option<u64> {
 pub fn cargo_test<R: RaftNode>(name: &str) {
     crate::logging::init_for_cargo_test();
     let Some(case) = find::<R>(name) else {
-        let names: Vec<&str> = registry::all::<R>().iter().map(|case| case.name).collect();
+        let names: Vec<&str> = registry::every::<R>()
+            .iter()
+            .map(|case| case.name)
+            .collect();
         panic!(
             "no lab test is called {name:?}; the lab tests are: {}",
             names.join(", ")
@@ -232,9 +235,33 @@ fn run_seed<R: RaftNode>(case: &TestCase<R>, seed: u64, count: u64, modes: Modes
             }
             println!("--- FAIL: {name} (seed {seed}): {failure}");
             println!("    reproduce: {}", modes.command(name, seed));
+            if let Some(shrunk) = shrink_nemesis(case, seed, &report) {
+                println!("{shrunk}");
+            }
             false
         }
     }
+}
+
+/// For a failing nemesis test: its schedule, shrunk, both written as schedule files under
+/// the system's temporary directory (`nemesis/<test>-<seed>.*.json`), described for printing.
+fn shrink_nemesis<R: RaftNode>(
+    case: &TestCase<R>,
+    seed: u64,
+    report: &crate::RunReport,
+) -> Option<String> {
+    let schedule = crate::nemesis::schedule_for(case.name, case.part, seed)?;
+    let dir = std::env::temp_dir().join("nemesis");
+    let stem = dir.join(format!("{}-{seed}", case.name));
+    let options = RunOptions::default;
+    let saved = std::fs::create_dir_all(&dir).and_then(|()| {
+        crate::nemesis::shrink::save_beside(case, seed, report, &options, &stem)
+            .unwrap_or_else(|| Ok(String::new()))
+    });
+    Some(match saved {
+        Ok(text) => format!("    the schedule:\n{schedule}\n    {text}"),
+        Err(e) => format!("    the schedule:\n{schedule}\n    (could not write it: {e})"),
+    })
 }
 
 /// The command that reruns this `#[test]` on `seed`: in the package whose tests are running
@@ -255,9 +282,10 @@ fn replay_command(name: &str, seed: u64) -> String {
     }
 }
 
-/// Defines one `#[test]` per lab test (2A–2D, Go names: `initial_election_2a`, …) running the
-/// suites on the given [`raft::RaftNode`] implementation, plus a test that the list matches
-/// the tester's registry. One line in a test file of your crate:
+/// Defines one `#[test]` per lab test (2A–2D, Go names: `initial_election_2a`, …, and the
+/// nemesis family: `swarm_nemesis`, …, see [`crate::nemesis`]) running the suites on the given
+/// [`raft::RaftNode`] implementation, plus a test that the list matches the tester's
+/// registry. One line in a test file of your crate:
 ///
 /// ```no_run
 /// # mod my_raft {
@@ -292,13 +320,22 @@ macro_rules! lab_tests {
             snapshot_basic_2d, snapshot_install_2d, snapshot_install_unreliable_2d,
             snapshot_install_crash_2d, snapshot_install_uncrash_2d, snapshot_all_crash_2d,
             snapshot_init_2d,
+            ;
+            swarm_nemesis, partition_nemesis, crash_nemesis, stale_nemesis, snapshot_nemesis,
+            figure_8_nemesis, figure_7_nemesis, figure_13_nemesis,
         );
     };
-    (@each $raft:ty; $($name:ident),* $(,)?) => {
+    (@each $raft:ty; $($name:ident),* $(,)? ; $($nemesis:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {
                 $crate::cargo_test::<$raft>(stringify!($name));
+            }
+        )*
+        $(
+            #[test]
+            fn $nemesis() {
+                $crate::cargo_test::<$raft>(stringify!($nemesis));
             }
         )*
 
@@ -310,6 +347,8 @@ macro_rules! lab_tests {
                 $crate::registry::all::<$raft>().iter().map(|case| case.name).collect();
             assert_eq!(registered, listed);
             assert_eq!($crate::registry::NAMES, listed);
+            let nemesis = [$(stringify!($nemesis)),*];
+            assert_eq!($crate::nemesis::NAMES, nemesis);
         }
     };
 }

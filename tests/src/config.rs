@@ -70,6 +70,13 @@ pub(crate) struct State<R: RaftNode> {
     safety: Option<Safety>,
     /// Sees each node's view after every input (the timeline).
     views: Option<Box<dyn ViewObserver>>,
+    /// The fault schedule of a nemesis campaign (`None` for the Go suites).
+    pub(crate) schedule: Option<crate::nemesis::Schedule>,
+    /// A nemesis crash waiting for its moment: the next node whose input persists (or
+    /// replies) is crashed right after that input.
+    pub(crate) crash_trigger: Option<crate::nemesis::CrashOn>,
+    /// The node the trigger crashed, until the campaign restarts it.
+    pub(crate) triggered: Option<usize>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -159,6 +166,9 @@ impl<R: RaftNode> Config<R> {
             seed,
             safety: safety_checks.then(|| Safety::new(n, seed)),
             views,
+            schedule: None,
+            crash_trigger: None,
+            triggered: None,
         };
         let cfg = Config {
             state: Rc::new(RefCell::new(state)),
@@ -412,6 +422,46 @@ impl<R: RaftNode> Config<R> {
                 state.sim.enable(end, false);
             }
         }
+    }
+
+    /// One direction of one link: whether server `from`'s current incarnation can reach `to`
+    /// (its calls to `to`, and their replies). The nemesis's bridges and one-way partitions;
+    /// [`Config::connect`] and [`Config::disconnect`] set both directions of every link of a
+    /// server.
+    pub fn set_link(&self, from: usize, to: usize, up: bool) {
+        let mut state = self.state();
+        if let Some(&end) = state.ends[from].get(to) {
+            state.sim.enable(end, up);
+        }
+    }
+
+    /// Duplicated, stale deliveries from now on ([`labrpc::Duplicates`]; off in the Go
+    /// suites).
+    pub fn set_duplicates(&self, duplicates: labrpc::Duplicates) {
+        log::info!(target: "tester", "duplicates {duplicates:?}");
+        self.state().sim.set_duplicates(duplicates);
+    }
+
+    /// What server `i` applied at `index` (or holds there from an ingested snapshot), if
+    /// anything.
+    pub fn applied(&self, i: usize, index: u64) -> Option<Vec<u8>> {
+        self.state().logs[i].get(index).map(<[u8]>::to_vec)
+    }
+
+    /// The service on server `i` snapshots now, at the last index it applied (2D; the
+    /// nemesis's snapshots at random points). Nothing if `i` is down, the run has no 2D
+    /// applier, or nothing was applied.
+    pub fn snapshot_now(&self, i: usize) {
+        let (index, snapshot) = {
+            let state = self.state();
+            let index = state.last_applied[i];
+            if !state.snapshot || index == 0 || !state.sim.is_alive(i) {
+                return;
+            }
+            (index, state.tester_snapshot(i, index))
+        };
+        self.take_snapshot(i, index, snapshot);
+        self.after_input(i);
     }
 
     /// Whether server `i` is connected.
@@ -733,9 +783,33 @@ impl<R: RaftNode> Config<R> {
             return;
         }
         self.drain_outbox();
-        let result = self.state().check_safety(i);
+        let effects = self.state().sim.node_mut(i).map(RaftHost::take_effects);
+        let result = self.state().check_safety(i, effects);
         if let Err(failure) = result {
             self.state().fatal = Some(failure);
+            return;
+        }
+        if let Some(effects) = effects {
+            self.crash_if_triggered(i, effects);
+        }
+    }
+
+    /// Crashes server `i` if a nemesis crash waits for what its input just did.
+    fn crash_if_triggered(&self, i: usize, effects: crate::safety::Effects) {
+        let trigger = self.state().crash_trigger;
+        let fire = match trigger {
+            Some(crate::nemesis::CrashOn::Persist) => effects.persisted,
+            Some(crate::nemesis::CrashOn::Reply) => effects.replied,
+            None => false,
+        };
+        if fire {
+            {
+                let mut state = self.state();
+                state.crash_trigger = None;
+                state.triggered = Some(i);
+            }
+            log::info!(target: "tester", "nemesis: crash S{i} right after {trigger:?}");
+            self.crash1(i);
         }
     }
 
@@ -773,15 +847,11 @@ impl<R: RaftNode> Config<R> {
 impl<R: RaftNode> State<R> {
     /// The safety checks on server `i` after its input (nothing if it is crashed or the
     /// checks are off).
-    fn check_safety(&mut self, i: usize) -> TestResult {
+    fn check_safety(&mut self, i: usize, effects: Option<crate::safety::Effects>) -> TestResult {
         if self.safety.is_none() && self.views.is_none() {
             return Ok(());
         }
-        let Some((effects, view)) = self
-            .sim
-            .node_mut(i)
-            .map(|host| (host.take_effects(), host.inspect()))
-        else {
+        let Some((effects, view)) = effects.zip(self.sim.node(i).map(|host| host.inspect())) else {
             return Ok(());
         };
         if let Some(views) = &mut self.views {

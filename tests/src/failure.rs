@@ -13,6 +13,11 @@ pub enum FailureKind {
     /// A safety property of the Raft paper broke (checked after every input; see
     /// [`crate::safety`]): the message starts with the property's name.
     Safety,
+    /// After a nemesis campaign healed every fault (all links up, every node running, a
+    /// reliable network), the cluster did not make progress within the stated bound: no
+    /// single leader, or a fresh command not applied by every node. The message says what
+    /// did not happen (`no leader 3.0 s after healing`).
+    Liveness,
     /// The implementation (or the harness) panicked. A panic inside a node names the server
     /// and the call: `S2 panicked in handle_reply (a call to S0): ...`.
     Panic,
@@ -48,6 +53,7 @@ impl FailureKind {
         match self {
             FailureKind::FailedCheck => "failed-check",
             FailureKind::Safety => "safety",
+            FailureKind::Liveness => "liveness",
             FailureKind::Panic => "panic",
             FailureKind::Hang => "hang",
             FailureKind::TimeLimit => "time-limit",

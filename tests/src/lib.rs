@@ -18,6 +18,8 @@
 //!   Raft node on the simulated network; `command.rs`: the tester's int and string commands.
 //! - `safety/`: [`safety::Safety`], the Raft paper's safety properties checked on every node
 //!   after every input it handles (class `safety`).
+//! - `nemesis/`: randomized fault campaigns (the `nemesis` family of tests): a schedule drawn
+//!   from the seed, a safety phase, healing, a liveness phase (class `liveness`).
 //! - `failure.rs`: [`Failure`] and its classes.
 //! - `controls.rs`: deliberately broken Rafts, one wrapper with a bug each: the negative
 //!   controls (RPCs sent twice, 50 heartbeats a second, a log never trimmed) and the hunt's
@@ -52,6 +54,7 @@ pub mod isolate;
 pub mod latency;
 pub mod logging;
 pub mod misbehaving;
+pub mod nemesis;
 pub mod registry;
 mod run;
 pub mod safety;

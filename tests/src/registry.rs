@@ -24,6 +24,8 @@ pub enum Part {
     C,
     /// 2D: log compaction.
     D,
+    /// The nemesis family: randomized fault campaigns ([`crate::nemesis`]), not a Go suite.
+    Nemesis,
 }
 
 impl Part {
@@ -34,6 +36,7 @@ impl Part {
             Part::B => "2b",
             Part::C => "2c",
             Part::D => "2d",
+            Part::Nemesis => "nemesis",
         }
     }
 }
@@ -50,7 +53,7 @@ pub struct TestCase<R: RaftNode> {
     pub name: &'static str,
     /// The lab part.
     pub part: Part,
-    /// Servers (`make_config`'s `n`).
+    /// Servers (`make_config`'s `n`); 0 for the nemesis family, whose schedule says.
     pub servers: usize,
     /// Whether the network starts unreliable.
     pub unreliable: bool,
@@ -114,7 +117,8 @@ pub const NAMES: [&str; 28] = [
     "snapshot_init_2d",
 ];
 
-/// Every test, in the Go file's order.
+/// Every test of the Go suites, in the Go file's order (the nemesis family is
+/// [`crate::nemesis::cases`]; [`every`] has both).
 pub fn all<R: RaftNode>() -> Vec<TestCase<R>> {
     let mut cases = vec![
         case!(lab2a::initial_election_2a, A, 3, false, false),
@@ -127,9 +131,16 @@ pub fn all<R: RaftNode>() -> Vec<TestCase<R>> {
     cases
 }
 
-/// The test called `name`.
+/// Every test: the Go suites' ([`all`]), then the nemesis family's.
+pub fn every<R: RaftNode>() -> Vec<TestCase<R>> {
+    let mut cases = all();
+    cases.extend(crate::nemesis::cases());
+    cases
+}
+
+/// The test called `name`, of the Go suites or the nemesis family.
 pub fn find<R: RaftNode>(name: &str) -> Option<TestCase<R>> {
-    all().into_iter().find(|case| case.name == name)
+    every().into_iter().find(|case| case.name == name)
 }
 
 pub(crate) use case;

@@ -108,13 +108,19 @@ pub fn cargo_replay_command(package: &str, test_path: &str, seed: u64) -> String
 pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions) -> RunReport {
     let mut cfg_slot: Option<Config<R>> = None;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let (servers, unreliable, snapshot) = (case.servers, case.unreliable, case.snapshot);
+        let (mut servers, unreliable, mut snapshot) =
+            (case.servers, case.unreliable, case.snapshot);
+        let schedule = crate::nemesis::schedule_for(case.name, case.part, seed);
+        if let Some(schedule) = &schedule {
+            (servers, snapshot) = (schedule.servers, schedule.snapshots);
+        }
         let checks = options.safety_checks;
         let observer = options.observer;
         let network = (unreliable, options.latency);
         let hooks = (observer, options.views);
         let cfg = Config::<R>::hooked(seed, servers, network, snapshot, hooks, checks);
         cfg.state().echo = options.echo;
+        cfg.state().schedule = schedule;
         cfg_slot = Some(cfg.clone());
         let result = drive(&cfg, (case.body)(cfg.clone()));
         result

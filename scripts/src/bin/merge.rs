@@ -35,7 +35,11 @@ fn main() -> ExitCode {
 }
 
 fn merge(args: &Args) -> Result<u8, String> {
-    let order: Vec<String> = tester::registry::NAMES.map(str::to_owned).to_vec();
+    let order: Vec<String> = tester::registry::NAMES
+        .iter()
+        .chain(tester::nemesis::NAMES.iter())
+        .map(|name| (*name).to_owned())
+        .collect();
     // One summary per implementation: a canary's failures must not mix with the reference's.
     let mut summaries: BTreeMap<String, Summary> = BTreeMap::new();
     let mut seen = BTreeSet::new();
