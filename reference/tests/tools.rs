@@ -164,7 +164,7 @@ fn a_panic_is_one_failed_run_with_its_location_log_and_trace() {
     assert!(trace.unwrap().contains("RequestVote"));
     let page = std::fs::read_to_string(dir.join(format!("re_election_2a-{}.html", record.seed)));
     let page = page.unwrap();
-    assert!(page.contains("deliberate panic") && page.contains("RequestVote"));
+    assert!(page.contains(REPLY_PANIC) && page.contains("RequestVote"));
 }
 
 /// `hunt` (the reference) in `dir` with `--plain` and the words of `args`: its exit status.
