@@ -9,48 +9,14 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use raft::{Context, Init, RaftNode, TimerId};
 use scripts::record::read_jsonl;
-use tester::controls::{Broken, Bug};
 use tester::misbehaving::REPLY_PANIC;
 use tester::{RunOptions, determinism};
 
-/// The reference, nondeterministic: each first boot of server 0 (at time 0) with an odd count
-/// sets one extra timer, so run 2 of a seed differs from run 1. Later boots do not count: the
-/// safety checker's shadow boots (of a node from its persisted state) call `new` too.
-type Drifting = Broken<raft_reference::Reference, Drift>;
-
-/// Boots of server 0 at time 0.
-static BOOTS: AtomicU64 = AtomicU64::new(0);
-
-/// The misbehaviour of [`Drifting`].
-struct Drift {
-    me: usize,
-    /// The drifting extra timer, swallowed when it fires.
-    extra: Option<TimerId>,
-}
-
-impl<R: RaftNode> Bug<R> for Drift {
-    fn new(init: &Init) -> Self {
-        Drift {
-            me: init.me,
-            extra: None,
-        }
-    }
-
-    fn booted(&mut self, ctx: &mut Context<'_, R::Request>) {
-        if self.me == 0 && ctx.now_ms() == 0 && BOOTS.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
-            self.extra = Some(ctx.set_timer(1));
-        }
-    }
-
-    fn passes_timer(&mut self, _: &R, _: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
-        self.extra != Some(timer)
-    }
-}
+/// The reference, nondeterministic: run 2 of a seed differs from run 1.
+type Drifting = tester::controls::Drifts<raft_reference::Reference>;
 
 fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("scripts-{name}-{}", std::process::id()));

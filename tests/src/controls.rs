@@ -14,6 +14,7 @@
 //! | [`NeverTrims`] | the service's `snapshot()` is ignored          | `Log size too large`    |
 //! | [`Canary`]     | a deposed leader still leads; persists dropped | every hunt              |
 //! | [`StaleLeader`] | a deposed leader still says it leads          | Election Safety (`safety`) |
+//! | [`Drifts`]     | run 2 of a seed differs from run 1             | the determinism check   |
 //!
 //! Bugs inside a handler (a vote granted twice, a skipped `prevLogTerm` check) cannot be added
 //! from outside a generic Raft; the reference carries one each, `raft_reference::flaws`, for the other
@@ -27,6 +28,7 @@
 //! Never use these as a Raft.
 
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use labrpc::Latency;
 use raft::{ApplyMsg, Context, Host, Init, Message, RaftNode, RaftView, TimerId};
@@ -549,6 +551,42 @@ pub fn seeds_caught_by<R: RaftNode>(
         }
     }
     (caught, first)
+}
+
+/// A nondeterministic Raft, the determinism check's negative control: each first boot of
+/// server 0 at time 0 with an odd count in this process sets one extra timer (swallowed when it
+/// fires), so run 2 of a seed differs from run 1. Later boots do not count: the safety
+/// checker's shadow boots (of a node from its persisted state) call `new` too.
+pub type Drifts<R> = Broken<R, DriftBug>;
+
+/// Boots of server 0 at time 0 in this process, for [`DriftBug`].
+static DRIFT_BOOTS: AtomicU64 = AtomicU64::new(0);
+
+/// The misbehaviour of [`Drifts`].
+pub struct DriftBug {
+    me: usize,
+    /// The drifting extra timer, swallowed when it fires.
+    extra: Option<TimerId>,
+}
+
+impl<R: RaftNode> Bug<R> for DriftBug {
+    fn new(init: &Init) -> Self {
+        DriftBug {
+            me: init.me,
+            extra: None,
+        }
+    }
+
+    fn booted(&mut self, ctx: &mut Context<'_, R::Request>) {
+        let first_boot = self.me == 0 && ctx.now_ms() == 0;
+        if first_boot && DRIFT_BOOTS.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
+            self.extra = Some(ctx.set_timer(1));
+        }
+    }
+
+    fn passes_timer(&mut self, _: &R, _: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
+        self.extra != Some(timer)
+    }
 }
 
 #[cfg(test)]

@@ -4,13 +4,12 @@
 //! is `scripts/hunt`. The names are [`RAFTS`]; each Raft is the reference with one fault.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use raft::{Context, Init, RaftNode, TimerId};
+use raft::{Context, Init, RaftNode};
 use raft_reference::Reference;
 use scripts::Implementation;
 use scripts::hunt::{HuntArgs, main_with, run};
-use tester::controls::{Broken, Bug};
+use tester::controls::{Broken, Bug, Drifts};
 use tester::misbehaving::{
     ExitsOne, ExitsZero, FloodsBytes, FloodsItsLog, LoopsForever, OverflowsStack, PanicsOnReply,
     SpinsSometimes,
@@ -48,41 +47,12 @@ fn hunt(name: &str, args: &HuntArgs) -> Result<i32, String> {
         "panics-on-reply" => run::<PanicsOnReply<Reference>>(args, own("panics-on-reply")),
         "floods-bytes" => run::<FloodsBytes<Reference>>(args, own("floods-bytes")),
         "floods-its-log" => run::<FloodsItsLog<Reference>>(args, own("floods-its-log")),
-        "drifts" => run::<Broken<Reference, Drifts>>(args, own("drifts")),
+        "drifts" => run::<Drifts<Reference>>(args, own("drifts")),
         "fickle" => run::<Broken<Reference, Fickle>>(args, own("fickle")),
         other => Err(format!(
             "MISBEHAVING={other:?} names no Raft of this binary; it knows {}",
             RAFTS.join(", ")
         )),
-    }
-}
-
-/// Boots of server 0 at time 0 in this process.
-static BOOTS: AtomicU64 = AtomicU64::new(0);
-
-/// Nondeterministic: each first boot of server 0 (at time 0) with an odd count in this process
-/// sets one extra timer, so the second run of a seed differs from the first.
-struct Drifts {
-    me: usize,
-    extra: Option<TimerId>,
-}
-
-impl<R: RaftNode> Bug<R> for Drifts {
-    fn new(init: &Init) -> Self {
-        Drifts {
-            me: init.me,
-            extra: None,
-        }
-    }
-
-    fn booted(&mut self, ctx: &mut Context<'_, R::Request>) {
-        if self.me == 0 && ctx.now_ms() == 0 && BOOTS.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
-            self.extra = Some(ctx.set_timer(1));
-        }
-    }
-
-    fn passes_timer(&mut self, _: &R, _: &mut Context<'_, R::Request>, timer: TimerId) -> bool {
-        self.extra != Some(timer)
     }
 }
 
