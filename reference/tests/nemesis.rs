@@ -117,7 +117,7 @@ fn a_snapshot_older_than_the_commit_point_installed_is_caught_and_shrunk() {
     caught_and_shrunk::<Flawed<flaws::InstallsStaleSnapshot>>(
         FailureKind::Safety,
         "Commit index",
-        12,
+        5,
     );
 }
 
