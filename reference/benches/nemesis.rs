@@ -22,13 +22,16 @@ fn main() {
         .find_map(|arg| arg.parse().ok())
         .unwrap_or(200);
     println!(
-        "{:<24} {:>13} {:<44} {:>16} {:>16}",
+        "{:<29} {:>13} {:<44} {:>16} {:>16}",
         "control", "nemesis seeds", "caught by", "shrunk steps", "Go suites runs"
     );
     row::<Flawed<flaws::TruncatesOnEveryAppend>>("TruncatesOnEveryAppend");
     row::<Flawed<flaws::PersistsBeforeVoting>>("PersistsBeforeVoting");
     row::<Flawed<flaws::CommitsOldTermByCount>>("CommitsOldTermByCount");
     row::<Flawed<flaws::InstallsStaleSnapshot>>("InstallsStaleSnapshot");
+    row::<Flawed<flaws::ResetsTimerOnEveryRequestVote>>("ResetsTimerOnEveryRequestVote");
+    row::<Flawed<flaws::ResetsTimerOnStaleAppend>>("ResetsTimerOnStaleAppend");
+    row::<Flawed<flaws::KeepsTimerOnGrant>>("KeepsTimerOnGrant");
     time_to_leader(seeds);
 }
 
@@ -83,7 +86,7 @@ fn row<R: RaftNode>(name: &str) {
     let go = tester::controls::first_catch::<R>(1, 20, true)
         .map_or("> 560".to_owned(), |(_, runs)| runs.to_string());
     println!(
-        "{name:<24} {seeds:>13} {by:<44} {shrunk:>16} {go:>16}   ({:.1} s)",
+        "{name:<29} {seeds:>13} {by:<44} {shrunk:>16} {go:>16}   ({:.1} s)",
         started.elapsed().as_secs_f64()
     );
 }
@@ -122,5 +125,15 @@ fn time_to_leader(seeds: u64) {
         at(0.99),
         at(0.999),
         times_ms.last().copied().unwrap_or(0)
+    );
+    // The heals that needed an election (no leader survived them).
+    let elected: Vec<u64> = times_ms.iter().copied().filter(|&ms| ms > 0).collect();
+    let at = |q: f64| elected[((elected.len() - 1) as f64 * q) as usize];
+    println!(
+        "  of which {} needed an election: median {} ms, p99 {} ms, max {} ms",
+        elected.len(),
+        at(0.5),
+        at(0.99),
+        elected.last().copied().unwrap_or(0)
     );
 }

@@ -119,6 +119,10 @@ impl Reference {
                 self.voted_for = Some(args.candidate_id);
                 self.persist_pending = true;
             }
+            if !flaws::is(Flaw::KeepsTimerOnGrant) {
+                self.reset_election_deadline(ctx);
+            }
+        } else if flaws::is(Flaw::ResetsTimerOnEveryRequestVote) {
             self.reset_election_deadline(ctx);
         }
         RequestVoteReply {

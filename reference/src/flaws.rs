@@ -22,6 +22,9 @@
 //! | [`PersistsBeforeVoting`] | the state is saved, then the vote is recorded and replied | Persist before reply |
 //! | [`CommitsOldTermByCount`] | a leader commits an entry of an earlier term by counting replicas (Figure 8) | the nemesis family (State Machine Safety, Leader Completeness) |
 //! | [`InstallsStaleSnapshot`] | InstallSnapshot below the follower's commit index is installed | the nemesis family's stale deliveries (Apply order, Commit index) |
+//! | [`ResetsTimerOnEveryRequestVote`] | any RequestVote resets the election timer, granted or not | the nemesis liveness phase, seed 25 (README, "Nemesis") |
+//! | [`ResetsTimerOnStaleAppend`] | an AppendEntries of an older term resets the election timer | nothing on seeds 1–50: it slows a heal by one timeout at most |
+//! | [`KeepsTimerOnGrant`] | granting a vote leaves the election timer running | nothing on seeds 1–50: it costs an extra election now and then |
 //! | [`CountsStaleVotes`] | a vote reply from an earlier term is counted by a candidate | nothing on seeds 1–50 (in flight) |
 //! | [`TakesStaleAppendReplies`] | an AppendEntries reply from an earlier term is applied by a leader | nothing on seeds 1–50 (in flight) |
 //! | [`StaleSuccessRewinds`] | an AppendEntries success sets `matchIndex`/`nextIndex` from its request, even back | nothing, by design (in flight) |
@@ -177,6 +180,15 @@ flaws! {
     /// Figure 2 says, without `max` with its own: an AppendEntries overtaken by a later one (or
     /// a heartbeat sent while entries were in flight) moves the commit index back.
     CommitGoesBack,
+    /// Every RequestVote resets the election timer, granted or not: a candidate whose log is
+    /// behind keeps the up-to-date nodes from ever timing out.
+    ResetsTimerOnEveryRequestVote,
+    /// An AppendEntries of an older term is rejected but still resets the election timer: a
+    /// deposed leader's heartbeats hold the others back.
+    ResetsTimerOnStaleAppend,
+    /// Granting a vote does not reset the election timer ("or granting vote to candidate"
+    /// forgotten): a voter may stand against the candidate it just voted for.
+    KeepsTimerOnGrant,
 }
 
 /// **Deliberately broken**: the reference with the flaw `F` (see the module documentation).

@@ -147,6 +147,9 @@ impl Reference {
     ) -> AppendEntriesReply {
         if args.term < self.current_term {
             if !flaws::is(Flaw::AcceptsStaleTerms) {
+                if flaws::is(Flaw::ResetsTimerOnStaleAppend) {
+                    self.reset_election_deadline(ctx);
+                }
                 return self.append_entries_rejection(None, 0);
             }
             self.current_term = args.term;

@@ -16,7 +16,7 @@ pub enum FailureKind {
     /// After a nemesis campaign healed every fault (all links up, every node running, a
     /// reliable network), the cluster did not make progress within the stated bound: no
     /// single leader, or a fresh command not applied by every node. The message says what
-    /// did not happen (`no leader 3.0 s after healing`).
+    /// did not happen (`no leader 2.0 s after healing`).
     Liveness,
     /// The implementation (or the harness) panicked. A panic inside a node names the server
     /// and the call: `S2 panicked in handle_reply (a call to S0): ...`.

@@ -7,12 +7,14 @@
 //! - `determinism`: same seed, same fingerprint, across processes.
 //! - `latency`: every hop's delay, on top of the fault model and apart from its draws.
 //! - `disk`: a persist's time, holding back what its handler sends next.
+//! - `duplicates`: duplicated, stale deliveries, their own stream, one outcome per call.
 //! - `timers`: timer jitter, late and never early.
 //! - `support`: the test node, the driver loop and a recording observer.
 
 mod deferred;
 mod determinism;
 mod disk;
+mod duplicates;
 mod latency;
 mod ported;
 mod semantics;

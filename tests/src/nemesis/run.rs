@@ -13,13 +13,13 @@ use crate::config::Config;
 use crate::failure::{Failure, FailureKind, TestResult};
 
 /// After healing, a leader must be found within this bound: the longest time to a leader
-/// the reference showed after a heal ([`LEADER_MEASURED_MAX_MS`]) with a margin of about
-/// 3.5×, well inside Go's `checkOneLeader` horizon (ten polls of 450–550 ms, about 5 s).
-pub const LEADER_BOUND_MS: u64 = 3_000;
-/// The longest time from healing to a leader the reference showed, over 100 seeds of every
-/// family test (`cargo bench -p raft-reference --bench nemesis`: median 170 ms, p99 630 ms;
-/// README, "Nemesis").
-pub const LEADER_MEASURED_MAX_MS: u64 = 820;
+/// the reference showed after a heal ([`LEADER_MEASURED_MAX_MS`]) with a margin of at least
+/// 2× (2.1×), well inside Go's `checkOneLeader` horizon (ten polls of 450–550 ms, about 5 s).
+pub const LEADER_BOUND_MS: u64 = 2_000;
+/// The longest time from healing to a leader the reference showed, over 20,000 heals (2,500
+/// seeds of every family test; `cargo bench -p raft-reference --bench nemesis -- 2500`:
+/// median 0 ms, p90 400 ms, p99 580 ms, p99.9 810 ms; README, "Nemesis").
+pub const LEADER_MEASURED_MAX_MS: u64 = 950;
 /// After the leader is found, a fresh command must be applied by every node within this
 /// bound: Go's `one()` allows 10 s.
 pub const COMMAND_BOUND_MS: u64 = 10_000;

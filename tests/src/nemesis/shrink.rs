@@ -87,6 +87,7 @@ pub fn shrink<R: RaftNode>(
         accepted: schedule.clone(),
         trying: None,
         next: 0,
+        progressed: false,
         failed_at_ms: failure.at.as_millis(),
     };
     let outcome = runner.run_one(start, |candidate| {
@@ -118,24 +119,39 @@ pub fn shrink<R: RaftNode>(
     }
 }
 
-/// A proptest `ValueTree` over schedules: greedy, one simplification at a time. A
-/// simplification that still fails is accepted and the list starts again from the new
-/// schedule; one that passes is dropped and the next one is tried.
+/// A proptest `ValueTree` over schedules: greedy, one simplification at a time, in passes
+/// over the list of [`simplifications`]. A simplification that still fails is accepted, and
+/// the pass goes on at the same place in the new schedule's list (the bigger ones before it
+/// were just tried: starting over would try them all again after every step removed); one
+/// that passes is dropped and the next one is tried. A pass that accepted anything is
+/// followed by another from the top, until one accepts nothing.
 #[derive(Debug)]
 pub struct ScheduleTree {
     accepted: Schedule,
     trying: Option<Schedule>,
     next: usize,
+    /// Whether this pass accepted a simplification.
+    progressed: bool,
     failed_at_ms: u64,
 }
 
 impl ScheduleTree {
-    /// Moves to the next simplification of the accepted schedule, if there is one.
+    /// Moves to the next simplification of the accepted schedule, if there is one, starting
+    /// a new pass when this one made progress.
     fn advance(&mut self) -> bool {
-        let candidates = simplifications(&self.accepted, self.failed_at_ms);
-        self.trying = candidates.into_iter().nth(self.next);
-        self.next += 1;
-        self.trying.is_some()
+        loop {
+            let candidates = simplifications(&self.accepted, self.failed_at_ms);
+            if let Some(candidate) = candidates.into_iter().nth(self.next) {
+                self.trying = Some(candidate);
+                self.next += 1;
+                return true;
+            }
+            if !std::mem::take(&mut self.progressed) {
+                self.trying = None;
+                return false;
+            }
+            self.next = 0;
+        }
     }
 }
 
@@ -150,7 +166,8 @@ impl ValueTree for ScheduleTree {
         // Called after the current value failed: keep it.
         if let Some(failing) = self.trying.take() {
             self.accepted = failing;
-            self.next = 0;
+            self.next = self.next.saturating_sub(1);
+            self.progressed = true;
         }
         self.advance()
     }
