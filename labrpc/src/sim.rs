@@ -126,6 +126,12 @@ impl NodeIo<'_> {
         self.persister
     }
 
+    /// Bytes of raft state this server's persister holds now (Go's `RaftStateSize`), for
+    /// reading while the persister is not borrowed mutably.
+    pub fn raft_state_size(&self) -> usize {
+        self.persister.raft_state_size()
+    }
+
     /// Saves the raft state, keeping the snapshot (Go's `SaveRaftState`); an observed event.
     pub fn save_raft_state(&mut self, raft_state: Vec<u8>) {
         self.core.record(EventRecord::Persist {

@@ -42,11 +42,24 @@ pub struct RaftHost<R: RaftNode> {
     /// While a livelock is being diagnosed: how many of each input the node handled
     /// ([`RaftHost::count_inputs`]).
     inputs: Option<BTreeMap<String, u64>>,
+    /// A byte put before every request this node sends, when it shares its server with
+    /// another service (Lab 3's key/value host tells its Raft's requests by it).
+    wire_tag: Option<u8>,
 }
 
 impl<R: RaftNode> RaftHost<R> {
     /// Boots `R` from what `io`'s persister holds (Go's `Make`).
     pub fn boot(io: &mut NodeIo<'_>, peers: Vec<EndId>, outbox: Outbox) -> RaftHost<R> {
+        RaftHost::boot_tagged(io, peers, outbox, None)
+    }
+
+    /// [`RaftHost::boot`], with `wire_tag` (if any) put before every request the node sends.
+    pub fn boot_tagged(
+        io: &mut NodeIo<'_>,
+        peers: Vec<EndId>,
+        outbox: Outbox,
+        wire_tag: Option<u8>,
+    ) -> RaftHost<R> {
         let me = io.me();
         let init = Init {
             me,
@@ -67,6 +80,7 @@ impl<R: RaftNode> RaftHost<R> {
                 outbox: &outbox,
                 effects: &mut effects,
                 asked: 0,
+                wire_tag,
             };
             node_call(me, NodeCall::New, || {
                 R::new(&mut Context::new(&mut host), init)
@@ -81,6 +95,7 @@ impl<R: RaftNode> RaftHost<R> {
             outbox,
             effects,
             inputs: None,
+            wire_tag,
         }
     }
 
@@ -153,6 +168,7 @@ impl<R: RaftNode> RaftHost<R> {
             outbox: &self.outbox,
             effects: &mut self.effects,
             asked: 0,
+            wire_tag: self.wire_tag,
         };
         (&mut self.raft, host)
     }
@@ -282,7 +298,7 @@ fn undecodable(what: &str, error: &labgob::Error) -> String {
 /// (`what`: `a request to S2`, `a reply`) is stopped there, rather than the message being lost
 /// or failing the receiver. With [`labgob::checks_enabled`], every message is checked to
 /// decode back to itself, as [`labgob::encode_checked`] does.
-fn encode_or_panic<T: raft::Message>(me: usize, what: &str, value: &T) -> Vec<u8> {
+pub(crate) fn encode_or_panic<T: raft::Message>(me: usize, what: &str, value: &T) -> Vec<u8> {
     let bytes = labgob::encode(value).unwrap_or_else(|error| panic!("{error}"));
     if bytes.len() > labgob::DECODE_LIMIT_BYTES {
         panic!(
@@ -309,6 +325,8 @@ pub struct IoHost<'a, 'b, Request> {
     effects: &'a mut Effects,
     /// Effects asked for during this input; more than [`MAX_EFFECTS_PER_INPUT`] stops it.
     asked: u64,
+    /// Put before every request sent ([`RaftHost::boot_tagged`]).
+    wire_tag: Option<u8>,
 }
 
 impl<Request> IoHost<'_, '_, Request> {
@@ -344,7 +362,11 @@ impl<Request: raft::Message> Host<Request> for IoHost<'_, '_, Request> {
             )
         };
         let what = format!("a request to S{peer}");
-        let call = self.io.call(end, encode_or_panic(self.me, &what, &request));
+        let mut bytes = encode_or_panic(self.me, &what, &request);
+        if let Some(tag) = self.wire_tag {
+            bytes.insert(0, tag);
+        }
+        let call = self.io.call(end, bytes);
         self.pending.insert(call, (peer, request));
         self.effects.calls += 1;
     }

@@ -34,6 +34,9 @@
 //! - `determinism.rs`: [`determinism::run_twice`], the same seed twice, compared event by
 //!   event (`LAB_CHECK_DETERMINISM=1`).
 //! - `warnings.rs`: Go's `warning:` lines, counted, and failing runs under `LAB_STRICT=1`.
+//! - `lab3/`: Lab 3, the key/value service on Raft: [`lab3::KvConfig`] (Go's kvraft
+//!   `config.go`), the 23 tests of 3A and 3B ([`lab3::cases`]), the op log checked by the
+//!   `linearizability` crate, and [`lab3::run`], their event loop.
 //! - `fig16.rs`: [`fig16::run_trial`], the Raft paper's Figure 16 experiment (time without
 //!   leader after a crash) on any Raft that implements [`fig16::SetTimeouts`].
 //!
@@ -51,6 +54,7 @@ pub mod fig16;
 mod guard;
 mod host;
 pub mod isolate;
+pub mod lab3;
 pub mod latency;
 pub mod logging;
 pub mod misbehaving;
