@@ -11,7 +11,8 @@
 //!   operation, the last leader tried first.
 //! - `kv/flaws.rs`: [`flaws::FlawedKv`]: the reference service with one classic student bug
 //!   switched on (no duplicate detection, local reads, no snapshots, a snapshot without the
-//!   duplicate table), the negative controls of the Lab 3 tests.
+//!   duplicate table, a snapshot with the whole history), the negative controls of the Lab 3
+//!   tests.
 //!
 //! **Invariant:** each client's Put/Append executes once, whatever the clerk resends: the
 //! table of the last sequence number applied per client is part of the applied state, and of

@@ -8,7 +8,7 @@ use raft::ApplyMsg;
 
 use super::flaws::{
     self, ExecutesResends, FlawedKv, KvFlaw, KvFlawKind, NeverSnapshots, ReadsLocally,
-    SnapshotsWithoutResends,
+    SnapshotsHistory, SnapshotsWithoutResends,
 };
 use super::{KvOp, KvReply, KvRequest, KvServer};
 
@@ -200,6 +200,44 @@ fn snapshots_without_resends_executes_a_resend_twice_after_an_installed_snapshot
     type Flawed = FlawedKv<SnapshotsWithoutResends>;
     assert_eq!(resend_after_an_installed_snapshot::<Flawed>(), "xx");
     assert_eq!(resend_after_an_installed_snapshot::<KvServer>(), "x");
+}
+
+/// TestSnapshotSize3B's loop on one server, `maxraftstate` 1000: 100 rounds of `Put x 0`,
+/// `Get x`, `Put x 1`, `Get x`. Returns the largest snapshot asked for, after checking that
+/// both a restart and a lagging server restore the data from the last one.
+fn largest_snapshot_of_the_size_test<S: Kv>() -> usize {
+    let (mut host, mut server) = leading::<S>(Some(1000));
+    let get = || KvOp::Get { key: "x".into() };
+    let ops = [put("x", "0"), get(), put("x", "1"), get()];
+    for (seq, op) in (1..).zip(ops.iter().cycle().take(400)) {
+        round_trip(&mut host, &mut server, seq, request(7, seq, op.clone()));
+    }
+    let (index, data) = host.snapshots.last().cloned().expect("snapshots");
+    let restarted: S = host.boot(0, 3, Some(1000));
+    assert_eq!(restarted.value("x"), "1", "restored from the snapshot");
+    let (mut lagging_host, mut lagging) = leading::<S>(Some(1000));
+    let install = ApplyMsg::Snapshot {
+        term: 1,
+        index,
+        data,
+    };
+    lagging.apply(&mut lagging_host.context(), install);
+    assert_eq!(lagging.server().last_applied(), index);
+    assert_eq!(lagging.value("x"), "1", "installed from the snapshot");
+    host.snapshots
+        .iter()
+        .map(|(_, bytes)| bytes.len())
+        .max()
+        .expect("one")
+}
+
+#[test]
+fn snapshots_history_grows_the_snapshot_past_500_bytes() {
+    // TestSnapshotSize3B: `snapshot too large (%v > %v)`, the bound 500 B.
+    let flawed = largest_snapshot_of_the_size_test::<FlawedKv<SnapshotsHistory>>();
+    assert!(flawed > 500, "{flawed} B");
+    let plain = largest_snapshot_of_the_size_test::<KvServer>();
+    assert!(plain <= 50, "{plain} B");
 }
 
 #[test]
