@@ -21,6 +21,11 @@
 //! | [`SnapshotsWithoutResends`] | the duplicate table is not in the snapshot: after a restart (or an installed snapshot) a resend of a command the snapshot covers executes a second time | the 3B restart tests (TestSnapshotRecover3B, TestSnapshotRecoverManyClients3B, TestSnapshotUnreliableRecover3B…): `duplicate element %v in Append result` (or `get wrong value`) |
 //! | [`SnapshotsHistory`] | the snapshot carries every command applied, beside the data and the table | TestSnapshotSize3B: `snapshot too large (%v > %v)` |
 //!
+//! [`SnapshotsWithoutResends`] bites only in a narrow window: a resend must be applied after
+//! its server restored a snapshot that covers the original (a restart or an InstallSnapshot
+//! between the two), and a reply is lost after its apply mostly on an unreliable network. Expect
+//! it to need more seeds than the others, and the unreliable restart tests to catch it first.
+//!
 //! Whether each is caught, and on which seeds, is for the Lab 3 driver's control runs to
 //! measure; the unit tests (`kv/flaw_tests.rs`) show each flaw biting on a hand-driven script
 //! that the plain [`KvServer`] passes. Sizes there, on a scripted Raft whose log costs each
