@@ -9,12 +9,19 @@
 //!   snapshot when the raft state nears `maxraftstate`.
 //! - `kv/clerk.rs`: [`KvClerk`]: a client id from its own stream, one sequence number per
 //!   operation, the last leader tried first.
+//! - `kv/flaws.rs`: [`flaws::FlawedKv`]: the reference service with one classic student bug
+//!   switched on (no duplicate detection, local reads, no snapshots, a snapshot without the
+//!   duplicate table, a snapshot with the whole history), the negative controls of the Lab 3
+//!   tests.
 //!
 //! **Invariant:** each client's Put/Append executes once, whatever the clerk resends: the
 //! table of the last sequence number applied per client is part of the applied state, and of
 //! every snapshot.
 
 mod clerk;
+#[cfg(test)]
+mod flaw_tests;
+pub mod flaws;
 mod messages;
 mod server;
 #[cfg(test)]

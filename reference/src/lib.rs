@@ -18,7 +18,8 @@
 //!   encoding so that persisting is one copy.
 //! - `messages.rs`: the RPC types.
 //! - `kv.rs`, `kv/`: the Lab 3 key/value service ([`kv::KvServer`]) and clerk
-//!   ([`kv::KvClerk`]), on any `RaftNode`.
+//!   ([`kv::KvClerk`]), on any `RaftNode`, and the service's deliberate bugs
+//!   ([`kv::flaws::FlawedKv`]) for Lab 3's negative controls.
 //!
 //! Every input runs to completion and ends in `finish_input`: pending state is persisted,
 //! committed entries are applied, and `check_invariants` runs (debug builds).

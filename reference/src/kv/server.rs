@@ -1,4 +1,7 @@
 //! [`KvServer`]: the reference key/value service.
+//!
+//! `flaws::is` marks the one place each deliberate bug of [`super::flaws`] changes; with no flaw
+//! on (always, outside a `FlawedKv`), the code paths are the reference's own.
 
 use std::collections::BTreeMap;
 
@@ -6,6 +9,7 @@ use kvraft::{Err, KvContext, KvInit, KvService, ReplyTo};
 use raft::{ApplyMsg, TimerId};
 use serde::{Deserialize, Serialize};
 
+use super::flaws::{self, KvFlaw};
 use super::messages::{KvOp, KvReply, KvRequest};
 
 /// While requests wait, check this often whether this server still leads in their term.
@@ -33,13 +37,10 @@ impl Applied {
     /// Executes one command once: a Get reads, a resent write does nothing.
     fn execute(&mut self, request: &KvRequest) -> KvReply {
         let last_seq = self.last_seq.entry(request.client_id).or_insert(0);
-        let fresh = request.seq > *last_seq;
+        let fresh = request.seq > *last_seq || flaws::is(KvFlaw::ExecutesResends);
         *last_seq = (*last_seq).max(request.seq);
         let (err, value) = match &request.op {
-            KvOp::Get { key } => match self.data.get(key) {
-                Some(value) => (Err::Ok, value.clone()),
-                None => (Err::ErrNoKey, String::new()),
-            },
+            KvOp::Get { key } => return self.read(key),
             KvOp::Put { key, value } => {
                 if fresh {
                     self.data.insert(key.clone(), value.clone());
@@ -54,6 +55,32 @@ impl Applied {
             }
         };
         KvReply { err, value }
+    }
+
+    /// A Get's answer from this state.
+    fn read(&self, key: &str) -> KvReply {
+        match self.data.get(key) {
+            Some(value) => KvReply {
+                err: Err::Ok,
+                value: value.clone(),
+            },
+            None => KvReply {
+                err: Err::ErrNoKey,
+                value: String::new(),
+            },
+        }
+    }
+
+    /// The snapshot's bytes: this whole state.
+    fn snapshot_bytes(&self) -> Vec<u8> {
+        if flaws::is(KvFlaw::SnapshotsWithoutResends) {
+            let without_table = Applied {
+                last_seq: BTreeMap::new(),
+                ..self.clone()
+            };
+            return labgob::encode(&without_table).expect("the applied state encodes");
+        }
+        labgob::encode(self).expect("the applied state encodes")
     }
 }
 
@@ -110,11 +137,13 @@ impl KvServer {
         let Some(max) = self.max_raft_state else {
             return;
         };
+        if flaws::is(KvFlaw::NeverSnapshots) {
+            return;
+        }
         let size = ctx.raft_state_size();
         if size * 100 >= max * SNAPSHOT_AT_PERCENT && self.asked_at_size != Some(size) {
             self.asked_at_size = Some(size);
-            let bytes = labgob::encode(&self.applied).expect("the applied state encodes");
-            ctx.snapshot(self.applied.index, bytes);
+            ctx.snapshot(self.applied.index, self.applied.snapshot_bytes());
         }
     }
 
@@ -176,6 +205,13 @@ impl KvService for KvServer {
         request: KvRequest,
         reply_to: ReplyTo,
     ) {
+        if flaws::is(KvFlaw::ReadsLocally)
+            && ctx.raft_state().1
+            && let KvOp::Get { key } = &request.op
+        {
+            ctx.reply(reply_to, self.applied.read(key));
+            return;
+        }
         let (client_id, seq) = (request.client_id, request.seq);
         let command = labgob::encode(&request).expect("a request encodes");
         let Some((index, term)) = ctx.start(command) else {
