@@ -223,7 +223,8 @@ fn check_linearizable<L: KvLab>(cfg: &KvConfig<L>) -> TestResult {
             Ok(())
         }
         Verdict::Illegal => {
-            let (test, seed) = (cfg.state().test, cfg.seed());
+            let test = cfg.state().test;
+            let seed = cfg.seed();
             match linearizability::visualize::write_for_test(
                 &KvModel, &history, &report, test, seed,
             ) {
@@ -240,30 +241,59 @@ fn check_linearizable<L: KvLab>(cfg: &KvConfig<L>) -> TestResult {
     }
 }
 
-/// Go's `checkClntAppends`: each of client `cli`'s `count` appends once, in order.
+/// Go's `checkClntAppends`: each of client `cli`'s `count` appends once, in order. The same
+/// verdicts and messages as Go's search for each element in turn, in one pass over `value`
+/// (Go's is quadratic: thousands of elements in tens of kilobytes, for every client).
 pub fn check_clnt_appends<L: KvLab>(
     cfg: &KvConfig<L>,
     cli: usize,
     value: &str,
     count: u64,
 ) -> TestResult {
+    let found = element_offsets(value, cli, count);
     let mut last = None;
-    for j in 0..count {
+    for (j, offsets) in found.iter().enumerate() {
         let wanted = format!("x {cli} {j} y");
-        let Some(off) = value.find(&wanted) else {
+        let Some(&(first, latest)) = offsets.as_ref() else {
             return Err(cfg.failure(format!(
                 "{cli} missing element {wanted} in Append result {value}"
             )));
         };
-        if value.rfind(&wanted) != Some(off) {
+        if first != latest {
             return Err(cfg.failure(format!("duplicate element {wanted} in Append result")));
         }
-        if last.is_some_and(|last| off <= last) {
+        if last.is_some_and(|last| first <= last) {
             return Err(cfg.failure(format!("wrong order for element {wanted} in Append result")));
         }
-        last = Some(off);
+        last = Some(first);
     }
     Ok(())
+}
+
+/// For each `j < count`: the first and last offsets of `x <cli> <j> y` in `value`, if any.
+/// Every occurrence starts with the prefix `x <cli> ` followed by `j`'s digits and ` y`, so
+/// finding each prefix and reading the number after it finds them all.
+fn element_offsets(value: &str, cli: usize, count: u64) -> Vec<Option<(usize, usize)>> {
+    let mut found = vec![None; usize::try_from(count).expect("a count in memory")];
+    let prefix = format!("x {cli} ");
+    for (at, _) in value.match_indices(&prefix) {
+        let rest = &value[at + prefix.len()..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 || !rest[digits..].starts_with(" y") {
+            continue;
+        }
+        // `j` as Go's `%v` prints it: no sign, no leading zeros (except `0` itself).
+        let text = &rest[..digits];
+        if text.len() > 1 && text.starts_with('0') {
+            continue;
+        }
+        let Some(slot) = text.parse::<usize>().ok().and_then(|j| found.get_mut(j)) else {
+            continue;
+        };
+        let (first, _) = slot.get_or_insert((at, at));
+        *slot = Some((*first, at));
+    }
+    found
 }
 
 /// Go's `checkConcurrentAppends`: every client's appends once each, in its order.
@@ -325,7 +355,28 @@ pub fn go_duration(ns: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::go_duration;
+    use super::{element_offsets, go_duration};
+
+    /// The one-pass search finds what Go's per-element search finds.
+    #[test]
+    fn element_offsets_agree_with_a_search_for_each_element() {
+        let values = [
+            "x 1 0 yx 1 1 yx 1 2 y",
+            "x 1 0 yx 1 2 yx 1 1 y",
+            "x 1 0 yx 1 0 y",
+            "x 1 10 yx 1 1 yx 11 1 yx 1 01 y",
+            "",
+            "x 1 0 yx 2 1 yx 1 1 yz",
+        ];
+        for value in values {
+            let found = element_offsets(value, 1, 12);
+            for (j, offsets) in found.iter().enumerate() {
+                let wanted = format!("x 1 {j} y");
+                let expected = value.find(&wanted).zip(value.rfind(&wanted));
+                assert_eq!(*offsets, expected, "{value:?} element {j}");
+            }
+        }
+    }
 
     #[test]
     fn durations_print_as_go_prints_them() {
