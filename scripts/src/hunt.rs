@@ -214,7 +214,20 @@ fn exit_code(result: Result<i32, String>) -> ExitCode {
 /// Returns the exit status (0: every run passed), or a usage error. With `--worker-out`, this
 /// process is one of a hunt's workers ([`worker::serve`]).
 pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Result<i32, String> {
-    let cases = plan::select(tester::registry::all::<R>(), &args.filters)?;
+    run_with::<R>(args, implementation, Vec::new())
+}
+
+/// [`run`], with `extra` tests besides the tester's registry: Lab 3's, which bring their own
+/// driver ([`tester::OwnRun`]). Filters select them as they select the nemesis family
+/// ([`plan::select`]: `3a`, `3b`, `lab3` or part of a name); a hunt without filters stays the
+/// Go Lab 2 suites. The hunt's workers re-execute this binary, which must call this with the
+/// same `extra`: they look tests up by name.
+pub fn run_with<R: RaftNode>(
+    args: &HuntArgs,
+    implementation: Implementation,
+    extra: Vec<TestCase<R>>,
+) -> Result<i32, String> {
+    let cases = plan::select(tester::registry::all::<R>(), extra, &args.filters)?;
     if let Some(out) = &args.worker_out {
         let shared = artifacts::Shared::new(checks_of(args), implementation, out.clone());
         return worker::serve(cases, shared);
@@ -1171,6 +1184,31 @@ mod tests {
             message.len()
         );
         assert!(message.contains("more bytes cut; the run's log has the whole message"));
+    }
+
+    /// In this process, as a worker runs each job: the stand-in's passes and failures, each
+    /// failure with its seed, class and replay.
+    #[test]
+    fn a_test_with_its_own_driver_is_hunted_like_any() {
+        let filters = ["3a".to_owned()];
+        let extra = tester::registry::own_run_stand_ins::<crate::test_support::NoRaft>();
+        let cases = plan::select(tester::registry::all(), extra, &filters).unwrap();
+        let implementation = Implementation::Own("no-raft");
+        let records: Vec<RunRecord> = (1..=4)
+            .map(|seed| run_one(&cases[0], seed, implementation, Checks::default()))
+            .collect();
+        let verdicts: Vec<(u64, bool)> = records.iter().map(|r| (r.seed, r.passed)).collect();
+        assert_eq!(verdicts, [(1, false), (2, true), (3, false), (4, true)]);
+        let failed = &records[2];
+        assert_eq!(
+            (failed.test.as_str(), failed.part.as_str()),
+            ("own_flaky_3a", "3a")
+        );
+        assert_eq!(failed.kind.as_deref(), Some("failed-check"));
+        assert_eq!(failed.message.as_deref(), Some("odd seed 3"));
+        let replay = failed.replay.as_deref().expect("a failure has a replay");
+        assert!(replay.contains("own_flaky_3a 3 --fingerprint"), "{replay}");
+        assert!(records[1].replay.is_none());
     }
 
     #[test]

@@ -192,6 +192,54 @@ pub fn find<R: RaftNode>(name: &str) -> Option<TestCase<R>> {
     every().into_iter().find(|case| case.name == name)
 }
 
+/// A stand-in for a driver of its own ([`OwnRun`]) that simulates nothing: passes on even
+/// seeds, fails (`failed-check`, `odd seed N`) on odd ones, and prints one line naming the
+/// test and seed. For the tests of the tools that run such tests (`cargo test`, the hunt and
+/// its workers, replay) before a real one exists.
+pub fn fails_on_odd_seeds(name: &'static str, seed: u64, _: RunOptions) -> RunReport {
+    let result = match seed % 2 {
+        0 => Ok(crate::Stats::default()),
+        _ => Err(crate::Failure {
+            kind: crate::FailureKind::FailedCheck,
+            message: format!("odd seed {seed}"),
+            at: labrpc::SimTime::from_millis(seed),
+        }),
+    };
+    RunReport {
+        test: name,
+        seed,
+        result,
+        virtual_ms: seed,
+        fingerprint: seed ^ 0x3a,
+        events: 1,
+        lines: vec![format!("own driver of {name} on seed {seed}")],
+    }
+}
+
+/// Two stand-ins for Lab 3 tests, with [`fails_on_odd_seeds`] as their driver:
+/// `own_flaky_3a` (part 3A) fails on odd seeds, `own_steady_3b` (part 3B) never (its driver
+/// always runs seed 0). For the tests of the tools that run tests with their own driver.
+pub fn own_run_stand_ins<R: RaftNode>() -> Vec<TestCase<R>> {
+    vec![
+        own_run_case(
+            "own_flaky_3a",
+            Part::Lab3A,
+            5,
+            false,
+            false,
+            fails_on_odd_seeds,
+        ),
+        own_run_case(
+            "own_steady_3b",
+            Part::Lab3B,
+            5,
+            true,
+            true,
+            |name, _, options| fails_on_odd_seeds(name, 0, options),
+        ),
+    ]
+}
+
 pub(crate) use case;
 
 #[cfg(test)]
@@ -199,7 +247,7 @@ pub(crate) mod tests {
     use raft::{Context, Init, RaftView, TimerId};
 
     use super::*;
-    use crate::{Failure, FailureKind, Stats, run_case};
+    use crate::run_case;
 
     /// A Raft no test here builds: a test with its own driver never makes a node of `R`.
     pub(crate) struct NoRaft;
@@ -224,47 +272,9 @@ pub(crate) mod tests {
         }
     }
 
-    /// A fake Lab 3 driver that simulates nothing: passes on even seeds, fails on odd ones,
-    /// and says which it ran in its one line.
-    pub(crate) fn odd_seeds_fail(name: &'static str, seed: u64, _: RunOptions) -> RunReport {
-        let result = match seed % 2 {
-            0 => Ok(Stats::default()),
-            _ => Err(Failure {
-                kind: FailureKind::FailedCheck,
-                message: format!("odd seed {seed}"),
-                at: labrpc::SimTime::from_millis(seed),
-            }),
-        };
-        RunReport {
-            test: name,
-            seed,
-            result,
-            virtual_ms: seed,
-            fingerprint: seed ^ 0x3a,
-            events: 1,
-            lines: vec![format!("own driver of {name} on seed {seed}")],
-        }
-    }
-
-    /// Two tests with their own (fake) driver: `own_flaky_3a` fails on odd seeds,
-    /// `own_steady_3b` never (it runs the same driver on seed 0 whatever the seed).
-    pub(crate) fn fake_cases<R: RaftNode>() -> Vec<TestCase<R>> {
-        vec![
-            own_run_case("own_flaky_3a", Part::Lab3A, 5, false, false, odd_seeds_fail),
-            own_run_case(
-                "own_steady_3b",
-                Part::Lab3B,
-                5,
-                true,
-                true,
-                |name, _, options| odd_seeds_fail(name, 0, options),
-            ),
-        ]
-    }
-
     #[test]
     fn run_case_runs_a_tests_own_driver() {
-        let [flaky, steady] = fake_cases::<NoRaft>().try_into().ok().unwrap();
+        let [flaky, steady] = own_run_stand_ins::<NoRaft>().try_into().ok().unwrap();
         let failed = run_case(&flaky, 7, RunOptions::default());
         assert_eq!((failed.test, failed.seed), ("own_flaky_3a", 7));
         let failure = failed.result.expect_err("odd seeds fail");
@@ -278,7 +288,7 @@ pub(crate) mod tests {
     fn lab_3_parts_are_named_as_in_test_names() {
         assert_eq!(Part::Lab3A.as_str(), "3a");
         assert_eq!(Part::Lab3B.to_string(), "3b");
-        let cases = fake_cases::<NoRaft>();
+        let cases = own_run_stand_ins::<NoRaft>();
         assert!(cases.iter().all(|case| case.own_run.is_some()));
         assert!(every::<NoRaft>().iter().all(|case| case.own_run.is_none()));
     }
