@@ -695,7 +695,7 @@ impl Progress {
         let fingerprint = record.fingerprint.clone();
         let log = save.then(|| {
             let path = artifacts::path_in(&self.artifacts.out, name, seed, "log");
-            format!("{} (and .trace)", path.display())
+            path.display().to_string()
         });
         self.finish_run(test, record, log);
         if save && INTERRUPTS.load(Ordering::SeqCst) == 0 {
