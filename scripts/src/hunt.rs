@@ -54,7 +54,8 @@ use crate::{Checks, Implementation, junit, logging, megabytes, peak_memory_bytes
         scripts/hunt --canary 2a --seeds 3           the broken canary: must fail"
 )]
 pub struct HuntArgs {
-    /// Lab parts (2a, 2b, 2c, 2d) or parts of test names; none selects every test.
+    /// Lab parts (2a, 2b, 2c, 2d, 3a, 3b, lab3, nemesis) or parts of test names; none selects
+    /// every Lab 2 test.
     pub filters: Vec<String>,
     /// Seeds per test (at least 1).
     #[arg(short = 'n', long, default_value_t = 100, value_parser = plan::parse_seeds)]
