@@ -16,6 +16,7 @@ fn case(body: fn(Config<Reference>) -> Body) -> TestCase<Reference> {
         unreliable: false,
         snapshot: false,
         body,
+        own_run: None,
     }
 }
 

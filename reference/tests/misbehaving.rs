@@ -178,6 +178,7 @@ fn a_tester_task_that_never_awaits_is_a_hang_with_its_time() {
         unreliable: false,
         snapshot: false,
         body: spins,
+        own_run: None,
     };
     let report = run_case(&case, 7, RunOptions::default());
     let failure = report

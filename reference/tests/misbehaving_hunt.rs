@@ -264,3 +264,36 @@ fn the_hunts_byte_cap_stops_saving_and_says_so() {
         hunt.stdout
     );
 }
+
+/// Tests with their own driver (Lab 3's) passed to the hunt as extra tests: its workers, which
+/// re-execute the binary, find them by name; each failure is reported with its seed and
+/// replay, and its log saved.
+#[test]
+fn a_test_with_its_own_driver_is_hunted_in_worker_processes() {
+    let hunt = hunt("own-run", "own_flaky_3a", 4, "failed-check", &["-j", "2"]);
+    let failed: Vec<u64> = hunt
+        .records
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.seed)
+        .collect();
+    assert_eq!(failed, [1, 3], "{}", hunt.stdout);
+    assert!(hunt.records.iter().all(|r| r.part == "3a"));
+    let log = std::fs::read_to_string(hunt.dir.join("out/own_flaky_3a-3.log")).unwrap();
+    assert!(log.contains("odd seed 3"), "{log}");
+    let list = |filters: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hunt-misbehaving"))
+            .arg("--list")
+            .args(filters)
+            .env("MISBEHAVING", "own-run")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(list(&["lab3"]), "own_flaky_3a\nown_steady_3b\n");
+    assert!(
+        !list(&[]).contains("own_"),
+        "a plain hunt stays the Go suites"
+    );
+}

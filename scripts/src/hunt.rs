@@ -54,7 +54,8 @@ use crate::{Checks, Implementation, junit, logging, megabytes, peak_memory_bytes
         scripts/hunt --canary 2a --seeds 3           the broken canary: must fail"
 )]
 pub struct HuntArgs {
-    /// Lab parts (2a, 2b, 2c, 2d) or parts of test names; none selects every test.
+    /// Lab parts (2a, 2b, 2c, 2d, 3a, 3b, lab3, nemesis) or parts of test names; none selects
+    /// every Lab 2 test.
     pub filters: Vec<String>,
     /// Seeds per test (at least 1).
     #[arg(short = 'n', long, default_value_t = 100, value_parser = plan::parse_seeds)]
@@ -214,7 +215,20 @@ fn exit_code(result: Result<i32, String>) -> ExitCode {
 /// Returns the exit status (0: every run passed), or a usage error. With `--worker-out`, this
 /// process is one of a hunt's workers ([`worker::serve`]).
 pub fn run<R: RaftNode>(args: &HuntArgs, implementation: Implementation) -> Result<i32, String> {
-    let cases = plan::select(tester::registry::all::<R>(), &args.filters)?;
+    run_with::<R>(args, implementation, Vec::new())
+}
+
+/// [`run`], with `extra` tests besides the tester's registry: Lab 3's, which bring their own
+/// driver ([`tester::OwnRun`]). Filters select them as they select the nemesis family
+/// ([`plan::select`]: `3a`, `3b`, `lab3` or part of a name); a hunt without filters stays the
+/// Go Lab 2 suites. The hunt's workers re-execute this binary, which must call this with the
+/// same `extra`: they look tests up by name.
+pub fn run_with<R: RaftNode>(
+    args: &HuntArgs,
+    implementation: Implementation,
+    extra: Vec<TestCase<R>>,
+) -> Result<i32, String> {
+    let cases = plan::select(tester::registry::all::<R>(), extra, &args.filters)?;
     if let Some(out) = &args.worker_out {
         let shared = artifacts::Shared::new(checks_of(args), implementation, out.clone());
         return worker::serve(cases, shared);
@@ -682,7 +696,7 @@ impl Progress {
         let fingerprint = record.fingerprint.clone();
         let log = save.then(|| {
             let path = artifacts::path_in(&self.artifacts.out, name, seed, "log");
-            format!("{} (and .trace)", path.display())
+            path.display().to_string()
         });
         self.finish_run(test, record, log);
         if save && INTERRUPTS.load(Ordering::SeqCst) == 0 {
@@ -1171,6 +1185,31 @@ mod tests {
             message.len()
         );
         assert!(message.contains("more bytes cut; the run's log has the whole message"));
+    }
+
+    /// In this process, as a worker runs each job: the stand-in's passes and failures, each
+    /// failure with its seed, class and replay.
+    #[test]
+    fn a_test_with_its_own_driver_is_hunted_like_any() {
+        let filters = ["3a".to_owned()];
+        let extra = tester::registry::own_run_stand_ins::<crate::test_support::NoRaft>();
+        let cases = plan::select(tester::registry::all(), extra, &filters).unwrap();
+        let implementation = Implementation::Own("no-raft");
+        let records: Vec<RunRecord> = (1..=4)
+            .map(|seed| run_one(&cases[0], seed, implementation, Checks::default()))
+            .collect();
+        let verdicts: Vec<(u64, bool)> = records.iter().map(|r| (r.seed, r.passed)).collect();
+        assert_eq!(verdicts, [(1, false), (2, true), (3, false), (4, true)]);
+        let failed = &records[2];
+        assert_eq!(
+            (failed.test.as_str(), failed.part.as_str()),
+            ("own_flaky_3a", "3a")
+        );
+        assert_eq!(failed.kind.as_deref(), Some("failed-check"));
+        assert_eq!(failed.message.as_deref(), Some("odd seed 3"));
+        let replay = failed.replay.as_deref().expect("a failure has a replay");
+        assert!(replay.contains("own_flaky_3a 3 --fingerprint"), "{replay}");
+        assert!(records[1].replay.is_none());
     }
 
     #[test]

@@ -56,32 +56,32 @@ impl fmt::Display for Shard {
     }
 }
 
-/// The tests `filters` select, in registry order: a filter is a lab part (`2a` … `2d`, any
-/// case, or `nemesis`) or a substring of a test name; no filter selects every test of `all`
-/// (the Go suites). The nemesis family ([`tester::nemesis`]) joins `all` when there are
-/// filters, so `nemesis` (or `stale_nemesis`) selects it while a plain hunt stays the Go
-/// suites'. A filter that selects nothing is an error naming the tests there are.
+/// The tests `filters` select, in registry order: a filter is a lab part (`2a` … `2d`, `3a`,
+/// `3b`, any case, `lab3` for both of Lab 3, or `nemesis`) or a substring of a test name; no
+/// filter selects every test of `all` (the Go Lab 2 suites). The nemesis family
+/// ([`tester::nemesis`]) and then `extra` (tests the registry does not hold: Lab 3's, which
+/// bring their own driver, [`tester::OwnRun`]) join `all` when there are filters, so `nemesis`
+/// (or `stale_nemesis`, or `3a`) selects them while a plain hunt stays the Go suites'. A filter
+/// that selects nothing is an error naming the tests there are.
 pub fn select<R: RaftNode>(
     mut all: Vec<TestCase<R>>,
+    extra: Vec<TestCase<R>>,
     filters: &[String],
 ) -> Result<Vec<TestCase<R>>, String> {
     if filters.is_empty() {
         return Ok(all);
     }
-    for case in tester::nemesis::cases::<R>() {
+    for case in tester::nemesis::cases::<R>().into_iter().chain(extra) {
         if !all.iter().any(|listed| listed.name == case.name) {
             all.push(case);
         }
     }
-    let matches = |case: &TestCase<R>, filter: &str| {
-        let filter = filter.to_ascii_lowercase();
-        case.part.as_str() == filter || case.name.contains(&filter)
-    };
     for filter in filters {
         if !all.iter().any(|case| matches(case, filter)) {
             let names: Vec<&str> = all.iter().map(|case| case.name).collect();
             return Err(format!(
-                "no test matches {filter:?}: use a part (2a, 2b, 2c, 2d, nemesis) or part of a name: {}",
+                "no test matches {filter:?}: use a part (2a, 2b, 2c, 2d, 3a, 3b, lab3, nemesis) \
+                 or part of a name: {}",
                 names.join(", ")
             ));
         }
@@ -90,6 +90,14 @@ pub fn select<R: RaftNode>(
         .into_iter()
         .filter(|case| filters.iter().any(|filter| matches(case, filter)))
         .collect())
+}
+
+/// Whether `filter` selects `case`: its part, `lab3` for either Lab 3 part, or a substring of
+/// its name, in any case.
+fn matches<R: RaftNode>(case: &TestCase<R>, filter: &str) -> bool {
+    let filter = filter.to_ascii_lowercase();
+    let lab3 = matches!(case.part, tester::Part::Lab3A | tester::Part::Lab3B);
+    case.part.as_str() == filter || (filter == "lab3" && lab3) || case.name.contains(&filter)
 }
 
 /// The seeds of one shard, as [`shard_seeds`] gives them.
@@ -205,6 +213,7 @@ pub fn runs<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::NoRaft;
 
     #[test]
     fn shards_partition_the_seeds() {
@@ -236,6 +245,46 @@ mod tests {
         assert!(empty.contains("at most 2 shards"), "{empty}");
         assert!(no_seeds(1, 0, Shard::default()).is_some());
         assert!(no_seeds(u64::MAX, 1, Shard::default()).is_some());
+    }
+
+    fn names(cases: &[TestCase<NoRaft>]) -> Vec<&'static str> {
+        cases.iter().map(|case| case.name).collect()
+    }
+
+    fn select_with_stand_ins(filters: &[&str]) -> Result<Vec<TestCase<NoRaft>>, String> {
+        let filters: Vec<String> = filters.iter().map(|f| (*f).to_owned()).collect();
+        let extra = tester::registry::own_run_stand_ins::<NoRaft>();
+        select(tester::registry::all(), extra, &filters)
+    }
+
+    #[test]
+    fn extra_tests_are_selected_by_part_lab3_or_name_never_by_default() {
+        let plain = select_with_stand_ins(&[]).unwrap();
+        assert_eq!(names(&plain), tester::registry::NAMES);
+        let a = select_with_stand_ins(&["3a"]).unwrap();
+        assert_eq!(names(&a), ["own_flaky_3a"]);
+        assert!(a[0].own_run.is_some());
+        let b = select_with_stand_ins(&["3B"]).unwrap();
+        assert_eq!(names(&b), ["own_steady_3b"]);
+        let lab3 = select_with_stand_ins(&["lab3"]).unwrap();
+        assert_eq!(names(&lab3), ["own_flaky_3a", "own_steady_3b"]);
+        let by_name = select_with_stand_ins(&["flaky", "re_election"]).unwrap();
+        assert_eq!(names(&by_name), ["re_election_2a", "own_flaky_3a"]);
+        let nemesis = select_with_stand_ins(&["nemesis"]).unwrap();
+        assert_eq!(names(&nemesis), tester::nemesis::NAMES);
+    }
+
+    #[test]
+    fn a_filter_that_selects_nothing_names_the_extra_tests_too() {
+        let none = select_with_stand_ins(&["4a"])
+            .err()
+            .expect("4a selects nothing");
+        assert!(none.contains("3a, 3b, lab3, nemesis"), "{none}");
+        assert!(none.contains("own_flaky_3a, own_steady_3b"), "{none}");
+        let filters = ["lab3".to_owned()];
+        let no_lab3 = select::<NoRaft>(tester::registry::all(), Vec::new(), &filters);
+        let no_lab3 = no_lab3.err().expect("no Lab 3 tests were given");
+        assert!(no_lab3.starts_with("no test matches \"lab3\""), "{no_lab3}");
     }
 
     #[test]

@@ -159,8 +159,10 @@ fn exit_code(result: Result<u8, String>) -> ExitCode {
     }
 }
 
-fn find<R: RaftNode>(name: &str) -> Result<TestCase<R>, String> {
-    let all = tester::registry::every::<R>();
+/// The test `name` (or the only one whose name contains it) of the registry and `extra`.
+fn find<R: RaftNode>(name: &str, extra: Vec<TestCase<R>>) -> Result<TestCase<R>, String> {
+    let mut all = tester::registry::every::<R>();
+    all.extend(extra);
     if let Some(case) = all.iter().find(|case| case.name == name) {
         return Ok(*case);
     }
@@ -185,7 +187,17 @@ fn find<R: RaftNode>(name: &str) -> Result<TestCase<R>, String> {
 /// Replays `args.test` on `args.seed` over `R`, named `implementation` in the output. Returns
 /// the exit status (0: the run passed), or a usage error.
 pub fn run<R: RaftNode>(args: &ReplayArgs, implementation: Implementation) -> Result<u8, String> {
-    let case = find::<R>(&args.test)?;
+    run_with::<R>(args, implementation, Vec::new())
+}
+
+/// [`run`], where the test may also be one of `extra`, tests the tester's registry does not
+/// hold: Lab 3's, which bring their own driver ([`tester::OwnRun`]).
+pub fn run_with<R: RaftNode>(
+    args: &ReplayArgs,
+    implementation: Implementation,
+    extra: Vec<TestCase<R>>,
+) -> Result<u8, String> {
+    let case = find::<R>(&args.test, extra)?;
     let trace_path = (!args.no_trace).then(|| {
         args.trace
             .clone()
@@ -380,6 +392,34 @@ pub fn fingerprint_warning(expected: &str, actual: u64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn replay_stand_in(args: &[&str]) -> Result<u8, String> {
+        let args = ReplayArgs::parse_from(std::iter::once("replay").chain(args.iter().copied()));
+        let extra = tester::registry::own_run_stand_ins::<crate::test_support::NoRaft>();
+        run_with(&args, Implementation::Own("no-raft"), extra)
+    }
+
+    #[test]
+    fn replay_runs_a_test_with_its_own_driver_found_by_part_of_its_name() {
+        assert_eq!(replay_stand_in(&["flaky", "3", "--no-trace"]), Ok(1));
+        assert_eq!(replay_stand_in(&["own_flaky_3a", "4", "--no-trace"]), Ok(0));
+        let html = std::env::temp_dir().join(format!("replay-own-run-{}.html", std::process::id()));
+        let page = [
+            "steady_3b",
+            "7",
+            "--no-trace",
+            "--html",
+            html.to_str().unwrap(),
+        ];
+        assert_eq!(replay_stand_in(&page), Ok(0));
+        assert!(std::fs::metadata(&html).unwrap().len() > 0);
+        let _ = std::fs::remove_file(&html);
+        let several = replay_stand_in(&["own_", "1", "--no-trace"]).unwrap_err();
+        assert!(several.contains("own_flaky_3a, own_steady_3b"), "{several}");
+        let args = ReplayArgs::parse_from(["replay", "own_flaky_3a", "1", "--no-trace"]);
+        let unknown = run::<crate::test_support::NoRaft>(&args, Implementation::Own("no-raft"));
+        assert!(unknown.unwrap_err().starts_with("no test is called"));
+    }
 
     #[test]
     fn a_different_fingerprint_warns_and_names_both() {

@@ -432,6 +432,44 @@ mod tests {
         assert_eq!(serde_json::from_str::<Answer>(&line).unwrap(), answer);
     }
 
+    /// A worker finds a test of the hunt's `extra` by name, runs it, and saves its failure's
+    /// log and trace.
+    #[test]
+    fn a_worker_runs_and_saves_a_test_with_its_own_driver() {
+        let filters = ["lab3".to_owned()];
+        let extra = tester::registry::own_run_stand_ins::<crate::test_support::NoRaft>();
+        let cases = crate::plan::select(tester::registry::all(), extra, &filters).unwrap();
+        let out = std::env::temp_dir().join(format!("worker-own-run-{}", std::process::id()));
+        let implementation = crate::Implementation::Own("no-raft");
+        let shared = Shared::new(crate::Checks::default(), implementation, out.clone());
+        let run = |test: &str, seed| Job::Run {
+            test: test.into(),
+            seed,
+        };
+        let Answer::Done(failed) = do_job(&cases, &shared, run("own_flaky_3a", 5)) else {
+            panic!("a run job answers Done");
+        };
+        assert_eq!((failed.seed, failed.passed), (5, false));
+        let Answer::Done(passed) = do_job(&cases, &shared, run("own_steady_3b", 5)) else {
+            panic!("a run job answers Done");
+        };
+        assert!(passed.passed, "{passed:?}");
+        let save = Job::Save {
+            test: "own_flaky_3a".into(),
+            seed: 5,
+            fingerprint: failed.fingerprint.clone(),
+            budget_bytes: 1 << 20,
+        };
+        let Answer::Saved { bytes, note } = do_job(&cases, &shared, save) else {
+            panic!("a save job answers Saved");
+        };
+        assert_eq!(note, None, "the rerun is the run");
+        assert!(bytes > 0);
+        let log = std::fs::read_to_string(out.join("own_flaky_3a-5.log")).unwrap();
+        assert!(log.contains("odd seed 5"), "{log}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
     #[test]
     fn last_words_are_the_last_lines() {
         let text =

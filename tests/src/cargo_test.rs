@@ -6,7 +6,7 @@ use raft::RaftNode;
 
 use crate::determinism;
 use crate::isolate;
-use crate::registry::{self, TestCase, find};
+use crate::registry::{self, TestCase};
 use crate::run::{RunOptions, cargo_replay_command, run_case};
 use crate::warnings;
 
@@ -31,12 +31,18 @@ pub fn env_u64(name: &str) -> Option<u64> {
 /// that differs. Go's warnings (`warning: ...` lines) are printed with their seed; with
 /// `LAB_STRICT=1` they fail the test ([`warnings`]).
 pub fn cargo_test<R: RaftNode>(name: &str) {
+    cargo_test_in(name, registry::every::<R>());
+}
+
+/// [`cargo_test`] for the test `name` of `cases` rather than of the tester's registry: a crate
+/// whose tests the registry does not hold (Lab 3's, which bring their own driver,
+/// [`crate::OwnRun`]) passes its list. Every `#[test]` of such a crate calls this with the same
+/// list, so the child process that runs its seeds ([`isolate`]), which reruns the same
+/// `#[test]`, finds the same test. Panics, naming every test of `cases`, if none is `name`.
+pub fn cargo_test_in<R: RaftNode>(name: &str, cases: Vec<TestCase<R>>) {
     crate::logging::init_for_cargo_test();
-    let Some(case) = find::<R>(name) else {
-        let names: Vec<&str> = registry::every::<R>()
-            .iter()
-            .map(|case| case.name)
-            .collect();
+    let Some(case) = cases.iter().find(|case| case.name == name).copied() else {
+        let names: Vec<&str> = cases.iter().map(|case| case.name).collect();
         panic!(
             "no lab test is called {name:?}; the lab tests are: {}",
             names.join(", ")
@@ -355,7 +361,28 @@ macro_rules! lab_tests {
 
 #[cfg(test)]
 mod tests {
-    use super::seed_range;
+    use super::{cargo_test_in, seed_range};
+    use crate::registry::own_run_stand_ins as fake_cases;
+    use crate::registry::tests::NoRaft;
+
+    /// Through the child process ([`crate::isolate`]): it reruns this `#[test]`, which finds
+    /// the test in the same list.
+    #[test]
+    fn cargo_test_in_finds_a_test_outside_the_registry() {
+        cargo_test_in::<NoRaft>("own_steady_3b", fake_cases());
+    }
+
+    #[test]
+    #[should_panic(expected = "own_flaky_3a failed on 1 of 1 seed(s) [1]; reproduce")]
+    fn cargo_test_in_fails_with_the_seed_its_driver_fails() {
+        cargo_test_in::<NoRaft>("own_flaky_3a", fake_cases());
+    }
+
+    #[test]
+    #[should_panic(expected = "the lab tests are: own_flaky_3a, own_steady_3b")]
+    fn cargo_test_in_names_the_tests_of_its_list() {
+        cargo_test_in::<NoRaft>("initial_election_2a", fake_cases());
+    }
 
     #[test]
     fn the_seeds_reach_the_top_of_the_range_and_never_past_it() {

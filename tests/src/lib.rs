@@ -5,10 +5,12 @@
 //!   `crash1`, `start1`, the appliers, `begin`/`end`). Start here.
 //! - `suites/`: the 2A–2D tests as `async` functions of a [`Config`], written against
 //!   [`raft::RaftNode`] only.
-//! - `registry.rs`: [`TestCase`], the list of every test ([`registry::all`]).
+//! - `registry.rs`: [`TestCase`], the list of every test ([`registry::all`]); a test may
+//!   bring its own driver ([`OwnRun`], Lab 3) instead of a body on the Lab 2 [`Config`].
 //! - `run.rs`: [`run_case`], the event loop that interleaves tester tasks with the simulation,
 //!   catches panics and returns a [`RunReport`].
-//! - `cargo_test.rs`: [`cargo_test`], what each `#[test]` calls (`LAB_SEED`, `LAB_SEEDS`),
+//! - `cargo_test.rs`: [`cargo_test`], what each `#[test]` calls (`LAB_SEED`, `LAB_SEEDS`;
+//!   [`cargo_test_in`] for tests outside the registry),
 //!   and [`lab_tests!`], one `#[test]` per lab test for any implementation; `isolate.rs`:
 //!   each `#[test]`'s seeds run in a child process, so a stack overflow or an `exit` fails
 //!   that test (`crash`, `exit`); `watchdog.rs`: its wall-clock limit per run.
@@ -68,14 +70,14 @@ pub mod trace;
 pub mod warnings;
 pub mod watchdog;
 
-pub use cargo_test::{DEFAULT_SEED, cargo_test, env_u64};
+pub use cargo_test::{DEFAULT_SEED, cargo_test, cargo_test_in, env_u64};
 pub use config::{
     Config, RAFT_ELECTION_TIMEOUT_MS, SNAPSHOT_INTERVAL, Sleep, Stats, TEST_TIME_LIMIT_MS,
 };
 pub use exec::{JoinHandle, MAX_TASK_STEPS};
 pub use failure::{Failure, FailureKind, MESSAGE_BYTES, TestResult, shortened};
 pub use host::{Outbox, RaftHost};
-pub use registry::{Part, TestCase};
+pub use registry::{OwnRun, Part, TestCase, own_run_case};
 pub use run::{
     LIVELOCK_EVENTS, LIVELOCK_SAMPLE_EVENTS, MAX_PENDING_BYTES, MAX_PENDING_EVENTS, RunOptions,
     RunReport, VIRTUAL_TIME_LIMIT_MS, panic_message, replay_command, run_case,

@@ -130,6 +130,7 @@ pub fn cases<R: RaftNode>() -> Vec<TestCase<R>> {
             unreliable: false,
             snapshot: false,
             body: |cfg| Box::pin(run::campaign(cfg)),
+            own_run: None,
         })
         .collect()
 }
