@@ -359,6 +359,45 @@ macro_rules! lab_tests {
     };
 }
 
+/// One `#[test]` per Lab 3 test (3A and 3B) for a key/value service, its clerk and the Raft
+/// under them: `tester::kv_lab_tests!(MyRaft, MyKvServer, MyClerk);` in a file under
+/// `tests/`. `cargo test 3a` then runs the 3A tests, `LAB_SEED` and `LAB_SEEDS` pick seeds, and
+/// a failure prints the seed and one command that reproduces it, as for Lab 2.
+#[macro_export]
+macro_rules! kv_lab_tests {
+    ($raft:ty, $service:ty, $clerk:ty) => {
+        $crate::kv_lab_tests!(@each ($raft, $service, $clerk);
+            basic_3a, speed_3a, concurrent_3a, unreliable_3a, unreliable_one_key_3a,
+            one_partition_3a, many_partitions_one_client_3a, many_partitions_many_clients_3a,
+            persist_one_client_3a, persist_concurrent_3a, persist_concurrent_unreliable_3a,
+            persist_partition_3a, persist_partition_unreliable_3a,
+            persist_partition_unreliable_linearizable_3a,
+            snapshot_rpc_3b, snapshot_size_3b, speed_3b, snapshot_recover_3b,
+            snapshot_recover_many_clients_3b, snapshot_unreliable_3b,
+            snapshot_unreliable_recover_3b, snapshot_unreliable_recover_concurrent_partition_3b,
+            snapshot_unreliable_recover_concurrent_partition_linearizable_3b,
+        );
+    };
+    (@each $lab:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::cargo_test_in::<<$lab as $crate::lab3::KvLab>::Raft>(
+                    stringify!($name),
+                    $crate::lab3::test_cases::<$lab>(),
+                );
+            }
+        )*
+
+        /// Every Lab 3 test has a `#[test]` here, and nothing else does.
+        #[test]
+        fn kv_lab_tests_match_the_registry() {
+            let listed = [$(stringify!($name)),*];
+            assert_eq!($crate::lab3::NAMES, listed);
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::{cargo_test_in, seed_range};

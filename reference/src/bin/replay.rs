@@ -3,6 +3,7 @@
 //! The code is [`scripts::replay`].
 
 use raft_reference::Reference;
+use raft_reference::kv::{KvClerk, KvServer};
 use scripts::Implementation;
 use scripts::replay::{main_with, run, run_with};
 use tester::controls::Canary;
@@ -12,9 +13,9 @@ fn main() -> std::process::ExitCode {
         if args.canary {
             run::<Canary<Reference>>(args, Implementation::Canary)
         } else {
-            // The tests beside the registry's: Lab 3's, with their own driver, go here
-            // (`tester::lab3::cases::<Reference, KvServer, KvClerk>()`).
-            let extra = Vec::new();
+            // Lab 3's tests, with their own driver, beside the registry's (`3a`, `3b` and
+            // `lab3` select them).
+            let extra = tester::lab3::test_cases::<(Reference, KvServer, KvClerk)>();
             run_with::<Reference>(args, Implementation::Reference, extra)
         }
     })

@@ -32,6 +32,7 @@ pub use scripted::MAX_SNAPSHOT_STATE;
 pub use suite::{ELECTION_TIMEOUT_MS, Generic, TIME_PER_OP_NS, go_duration};
 
 use crate::failure::TestResult;
+use crate::registry::{Part, TestCase, own_run_case};
 
 /// Go's `maxraftstate` in the 3B tests.
 pub const MAX_RAFT_STATE: usize = 1000;
@@ -149,6 +150,30 @@ pub fn cases<L: KvLab>() -> Vec<KvCase<L>> {
         generic!(snapshot_unreliable_recover_concurrent_partition_3b, "3b", 5, 5, unreliable true, crash true, partitions true, m, random false),
         generic!(snapshot_unreliable_recover_concurrent_partition_linearizable_3b, "3b", 7, 15, unreliable true, crash true, partitions true, m, random true),
     ]
+}
+
+/// Every Lab 3 test as a [`TestCase`] of the solution's Raft, run by [`run`]: what `cargo
+/// test` ([`crate::kv_lab_tests!`]), the hunt and replay take (`scripts::hunt::run_with`).
+pub fn test_cases<L: KvLab>() -> Vec<TestCase<L::Raft>> {
+    cases::<L>()
+        .iter()
+        .map(|case| {
+            let part = if case.part == "3a" {
+                Part::Lab3A
+            } else {
+                Part::Lab3B
+            };
+            let snapshots = case.max_raft_state.is_some();
+            own_run_case(
+                case.name,
+                part,
+                case.servers,
+                case.unreliable,
+                snapshots,
+                run::<L>,
+            )
+        })
+        .collect()
 }
 
 /// The name of every Lab 3 test, in order.
