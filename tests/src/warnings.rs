@@ -1,5 +1,6 @@
 //! Go's warnings: lines a test prints that start with `warning:` (`warning: term changed even
-//! though there were no failures`). Go prints them and passes; here they are counted (the
+//! though there were no failures`), and Lab 3's line for a linearizability check that ran
+//! out of budget. Go prints them and passes; here they are counted (the
 //! hunt's table and result file), shown, and with `LAB_STRICT=1` (the hunt's and replay's
 //! `--strict`) they fail the run as [`FailureKind::Warning`].
 
@@ -16,9 +17,15 @@ pub fn strict_from_env() -> bool {
     std::env::var(STRICT_ENV).is_ok_and(|value| !value.is_empty() && value != "0")
 }
 
-/// Whether a printed line is a Go warning.
+/// Go's line when the linearizability checker gives up (Lab 3): the history is assumed to be
+/// fine and the test passes. Counted as a warning, so a hunt's table shows how often a check
+/// proved nothing (spec §5.10, pitfall 8), and strict runs fail on it.
+pub const LINEARIZABILITY_UNKNOWN: &str =
+    "info: linearizability check timed out, assuming history is ok";
+
+/// Whether a printed line is a Go warning (or Lab 3's [`LINEARIZABILITY_UNKNOWN`]).
 pub fn is_warning(line: &str) -> bool {
-    line.starts_with("warning:")
+    line.starts_with("warning:") || line == LINEARIZABILITY_UNKNOWN
 }
 
 impl RunReport {
@@ -88,5 +95,13 @@ mod tests {
         assert!(clean.warnings().is_empty());
         clean.fail_on_warnings();
         assert!(clean.passed());
+    }
+
+    #[test]
+    fn a_linearizability_check_that_gave_up_counts_as_a_warning() {
+        let unknown = super::LINEARIZABILITY_UNKNOWN;
+        let warned = report(&["Test: one client (3A) ...", unknown, "  ... Passed --"]);
+        assert_eq!(warned.warnings(), [unknown]);
+        assert!(!super::is_warning("info: wrote history visualization to /tmp/x.html"));
     }
 }

@@ -219,7 +219,7 @@ fn check_linearizable<L: KvLab>(cfg: &KvConfig<L>) -> TestResult {
     match report.verdict {
         Verdict::Ok => Ok(()),
         Verdict::Unknown => {
-            cfg.print("info: linearizability check timed out, assuming history is ok");
+            cfg.print(crate::warnings::LINEARIZABILITY_UNKNOWN);
             Ok(())
         }
         Verdict::Illegal => {
