@@ -1,9 +1,12 @@
-//! my_raft: your Raft peer for the MIT 6.824 Lab 2 tests.
+//! my_raft: your Raft peer for the MIT 6.824 Lab 2 tests, and (`kv`) your key/value service
+//! on it for Lab 3.
 //!
 //! Everything below is a stub: each method is a `todo!()`, so every test fails at once with
 //! the class `not-implemented`. Replace them one part at a time (2A: elections; 2B: the log;
 //! 2C: persistence; 2D: snapshots). `cargo doc -p raft --open` documents the contract: what
 //! each method must do and what the tester guarantees.
+
+pub mod kv;
 
 use raft::{Context, Init, RaftNode, RaftView, TimerId};
 use serde::{Deserialize, Serialize};
