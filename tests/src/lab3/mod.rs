@@ -21,13 +21,15 @@ mod host;
 mod run;
 mod scripted;
 mod suite;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub use config::{KV_HOP_LATENCY, KvConfig, KvLab, KvSleep, TestClerk};
 pub use host::{KV_TAG, KvRaftHost, RAFT_TAG};
-pub use run::run;
+pub use run::{run, run_case};
 pub use scripted::MAX_SNAPSHOT_STATE;
 pub use suite::{ELECTION_TIMEOUT_MS, Generic, TIME_PER_OP_NS, go_duration};
 

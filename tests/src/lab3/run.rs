@@ -24,9 +24,14 @@ pub fn run<L: KvLab>(name: &'static str, seed: u64, options: RunOptions) -> RunR
     let Some(case) = cases::<L>().into_iter().find(|case| case.name == name) else {
         panic!("no Lab 3 test is called {name:?}");
     };
+    run_case(&case, seed, options)
+}
+
+/// Runs `case` (one of [`cases`], or a test's own) on `seed`. Never panics.
+pub fn run_case<L: KvLab>(case: &KvCase<L>, seed: u64, options: RunOptions) -> RunReport {
     let mut cfg_slot: Option<KvConfig<L>> = None;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let cfg = boot(&case, seed, options);
+        let cfg = boot(case, seed, options);
         cfg_slot = Some(cfg.clone());
         drive(&cfg, (case.body)(cfg.clone()))
             .and_then(|()| cfg.check_timeout())
