@@ -18,7 +18,7 @@ pub mod testing;
 
 pub use clerk::{Clerk, ClerkEnds, LocalFuture, Transport};
 pub use common::{Err, PutAppendOp, nrand};
-pub use service::{KvContext, KvHost, KvInit, KvService, ReplyTo};
 /// The trait of a clerk's seeded stream ([`Clerk::new`]), so a solution needs no `rand_core`
 /// dependency of its own.
 pub use rand_core::RngCore;
+pub use service::{KvContext, KvHost, KvInit, KvService, ReplyTo};

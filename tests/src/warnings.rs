@@ -102,6 +102,8 @@ mod tests {
         let unknown = super::LINEARIZABILITY_UNKNOWN;
         let warned = report(&["Test: one client (3A) ...", unknown, "  ... Passed --"]);
         assert_eq!(warned.warnings(), [unknown]);
-        assert!(!super::is_warning("info: wrote history visualization to /tmp/x.html"));
+        assert!(!super::is_warning(
+            "info: wrote history visualization to /tmp/x.html"
+        ));
     }
 }

@@ -80,7 +80,7 @@ impl<const DELAY_MS: u64> KvService for LocalKv<DELAY_MS> {
         };
         match DELAY_MS {
             0 => ctx.reply(reply_to, answer),
-            u64::MAX => drop(reply_to),
+            u64::MAX => {} // never answered: the caller waits
             delay_ms => {
                 let timer = ctx.set_timer(delay_ms);
                 self.waiting.insert(timer, (reply_to, answer));
