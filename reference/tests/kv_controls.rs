@@ -63,6 +63,23 @@ fn reading_locally_fails_the_minority_and_linearizability_checks() {
 }
 
 #[test]
+fn an_illegal_history_is_drawn_and_its_path_printed() {
+    let test = "persist_partition_unreliable_linearizable_3a";
+    let report = tester::lab3::run::<(Reference, FlawedKv<ReadsLocally>, KvClerk)>(
+        test,
+        1,
+        RunOptions::default(),
+    );
+    let failure = report.result.expect_err("a local read is caught");
+    assert_eq!(failure.message, "history is not linearizable");
+    let path = linearizability::visualize::visualization_path(test, 1);
+    let line = format!("info: wrote history visualization to {}", path.display());
+    assert!(report.lines.contains(&line), "{:?}", report.lines);
+    let page = std::fs::read_to_string(&path).expect("the page was written");
+    assert!(page.contains("history is not linearizable"), "{path:?}");
+}
+
+#[test]
 fn never_snapshotting_fails_snapshot_size() {
     caught::<FlawedKv<NeverSnapshots>>("snapshot_size_3b", &["logs were not trimmed ("]);
 }
