@@ -7,15 +7,13 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 
 use labrpc::{EndId, Latency, Observer, Sim, SimRng, SimTime};
 use raft::{ApplyMsg, Init, RaftNode, RaftView};
 
 use crate::command::show_command;
-use crate::exec::{Executor, JoinHandle};
+use crate::exec::{Executor, JoinHandle, SleepUntil, VirtualClock};
 use crate::failure::{Failure, TestResult};
 use crate::host::{Outbox, RaftHost, shadow_view};
 use crate::safety::{Moment, Safety};
@@ -185,17 +183,7 @@ impl<R: RaftNode> Config<R> {
     }
 
     pub(crate) fn state(&self) -> std::cell::RefMut<'_, State<R>> {
-        let spinning = self
-            .executor
-            .try_borrow_mut()
-            .is_ok_and(|mut executor| executor.count_step());
-        let state = self.state.borrow_mut();
-        if spinning {
-            let at = state.sim.now();
-            drop(state);
-            crate::exec::stop_spinning_task(at);
-        }
-        state
+        crate::exec::counted_borrow(&self.executor, &self.state, |state| state.sim.now())
     }
 
     pub(crate) fn try_borrow_state(&self) -> Option<std::cell::RefMut<'_, State<R>>> {
@@ -257,8 +245,8 @@ impl<R: RaftNode> Config<R> {
     /// Sleeps `delay_ms` of virtual time (Go's `time.Sleep`).
     pub fn sleep_ms(&self, delay_ms: u64) -> Sleep<R> {
         let deadline = self.now().plus_millis(delay_ms);
-        Sleep {
-            cfg: self.clone(),
+        SleepUntil {
+            clock: self.clone(),
             deadline,
             registered: false,
         }
@@ -270,21 +258,8 @@ impl<R: RaftNode> Config<R> {
         &self,
         task: impl Future<Output = TestResult<T>> + 'static,
     ) -> JoinHandle<T> {
-        let slot = Rc::new(RefCell::new(None));
-        let result_slot = Rc::clone(&slot);
         let cfg = self.clone();
-        let wrapped = async move {
-            match task.await {
-                Ok(value) => *result_slot.borrow_mut() = Some(value),
-                Err(failure) => cfg.set_fatal(failure),
-            }
-        };
-        let id = self.executor.borrow_mut().spawn(Box::pin(wrapped));
-        JoinHandle {
-            task: id,
-            slot,
-            executor: Rc::clone(&self.executor),
-        }
+        crate::exec::spawn_task(&self.executor, task, move |failure| cfg.set_fatal(failure))
     }
 
     pub(crate) fn set_fatal(&self, failure: Failure) {
@@ -985,33 +960,16 @@ impl<R: RaftNode> State<R> {
 }
 
 /// The future of [`Config::sleep_ms`].
-pub struct Sleep<R: RaftNode> {
-    cfg: Config<R>,
-    deadline: SimTime,
-    registered: bool,
-}
+pub type Sleep<R> = SleepUntil<Config<R>>;
 
-impl<R: RaftNode> Future for Sleep<R> {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        if self.registered {
-            if self.cfg.now() >= self.deadline {
-                return Poll::Ready(());
-            }
-            return Poll::Pending;
-        }
-        let now = self.cfg.now();
-        if now >= self.deadline {
-            // Created earlier and first awaited after its deadline.
-            return Poll::Ready(());
-        }
-        self.registered = true;
-        let task = self.cfg.executor().borrow().current();
-        self.cfg
-            .state()
-            .sim
-            .schedule_wake_at(self.deadline, task as u64);
-        Poll::Pending
+impl<R: RaftNode> VirtualClock for Config<R> {
+    fn now(&self) -> SimTime {
+        Config::now(self)
+    }
+
+    fn wake_current_at(&self, at: SimTime) {
+        let task = self.executor().borrow().current();
+        self.state().sim.schedule_wake_at(at, task as u64);
     }
 }
 

@@ -157,3 +157,76 @@ impl<T> Future for JoinHandle<T> {
         Poll::Pending
     }
 }
+
+/// Spawns `task` on `executor` (Go's `go func() {...}()`): its value goes to the handle; its
+/// failure to `on_failure`, which ends the run (both configs' `spawn`).
+pub(crate) fn spawn_task<T: 'static>(
+    executor: &Rc<RefCell<Executor>>,
+    task: impl Future<Output = crate::TestResult<T>> + 'static,
+    on_failure: impl FnOnce(crate::Failure) + 'static,
+) -> JoinHandle<T> {
+    let slot = Rc::new(RefCell::new(None));
+    let result_slot = Rc::clone(&slot);
+    let wrapped = async move {
+        match task.await {
+            Ok(value) => *result_slot.borrow_mut() = Some(value),
+            Err(failure) => on_failure(failure),
+        }
+    };
+    let id = executor.borrow_mut().spawn(Box::pin(wrapped));
+    JoinHandle {
+        task: id,
+        slot,
+        executor: Rc::clone(executor),
+    }
+}
+
+/// What a virtual sleep needs of its config: the time, and a wake-up for a task.
+pub trait VirtualClock {
+    /// The current virtual time.
+    fn now(&self) -> labrpc::SimTime;
+    /// Wakes the task being polled at `at`.
+    fn wake_current_at(&self, at: labrpc::SimTime);
+}
+
+/// A sleep until a virtual deadline (Go's `time.Sleep`), on either config.
+pub struct SleepUntil<C: VirtualClock> {
+    pub(crate) clock: C,
+    pub(crate) deadline: labrpc::SimTime,
+    pub(crate) registered: bool,
+}
+
+impl<C: VirtualClock + Unpin> Future for SleepUntil<C> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.clock.now() >= self.deadline {
+            // Also when created earlier and first awaited after its deadline.
+            return Poll::Ready(());
+        }
+        if !self.registered {
+            self.registered = true;
+            self.clock.wake_current_at(self.deadline);
+        }
+        Poll::Pending
+    }
+}
+
+/// Borrows a run's `state` for one tester step, counting it against the task being polled: a
+/// task past [`MAX_TASK_STEPS`] in one poll is stopped ([`stop_spinning_task`], at the time
+/// `now` reads from the state). Both configs' `state()`.
+pub(crate) fn counted_borrow<'a, S>(
+    executor: &RefCell<Executor>,
+    state: &'a RefCell<S>,
+    now: impl FnOnce(&S) -> labrpc::SimTime,
+) -> std::cell::RefMut<'a, S> {
+    let spinning = executor
+        .try_borrow_mut()
+        .is_ok_and(|mut executor| executor.count_step());
+    let state = state.borrow_mut();
+    if spinning {
+        let at = now(&state);
+        drop(state);
+        stop_spinning_task(at);
+    }
+    state
+}

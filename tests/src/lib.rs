@@ -74,7 +74,7 @@ pub use cargo_test::{DEFAULT_SEED, cargo_test, cargo_test_in, env_u64};
 pub use config::{
     Config, RAFT_ELECTION_TIMEOUT_MS, SNAPSHOT_INTERVAL, Sleep, Stats, TEST_TIME_LIMIT_MS,
 };
-pub use exec::{JoinHandle, MAX_TASK_STEPS};
+pub use exec::{JoinHandle, MAX_TASK_STEPS, SleepUntil, VirtualClock};
 pub use failure::{Failure, FailureKind, MESSAGE_BYTES, TestResult, shortened};
 pub use host::{Outbox, RaftHost};
 pub use registry::{OwnRun, Part, TestCase, own_run_case};

@@ -131,30 +131,41 @@ pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions)
             .and_then(|()| cfg.check_timeout())
             .map(|()| cfg.state().passed.unwrap_or_default())
     }));
-    let at = || {
-        cfg_slot
-            .as_ref()
-            .and_then(|cfg| cfg_now(cfg))
-            .unwrap_or(SimTime::ZERO)
-    };
-    let mut result = outcome.unwrap_or_else(|payload| Err(failure_of_panic(payload, at())));
-    let (virtual_ms, fingerprint, events, lines) = match cfg_slot.as_ref().map(|c| c.try_state()) {
-        Some(Some(summary)) => summary,
-        _ => (0, 0, 0, Vec::new()),
-    };
-    // The nodes are dropped here, guarded: a `Drop` that panics fails this run (unless it
-    // failed already), rather than the caller.
-    let end = at();
+    report(case.name, seed, outcome, cfg_slot)
+}
+
+/// What the end of a run needs of its config (Lab 2's [`Config`], Lab 3's).
+pub(crate) trait RunEnd {
+    /// `(virtual_ms, fingerprint, events, lines)`, or `None` if the state is borrowed (a
+    /// panic in the middle of an event).
+    fn try_summary(&self) -> Option<(u64, u64, u64, Vec<String>)>;
+    /// Drops pending tasks, then every node.
+    fn drop_nodes(&self);
+}
+
+/// The report of a run whose body ended with `outcome` (or panicked): drops the nodes,
+/// guarded, so that a `Drop` that panics fails this run (unless it failed already), rather
+/// than the caller.
+pub(crate) fn report<C: RunEnd>(
+    test: &'static str,
+    seed: u64,
+    outcome: std::thread::Result<TestResult<Stats>>,
+    mut cfg_slot: Option<C>,
+) -> RunReport {
+    let summary = cfg_slot.as_ref().and_then(C::try_summary);
+    let at = SimTime::from_millis(summary.as_ref().map_or(0, |s| s.0));
+    let mut result = outcome.unwrap_or_else(|payload| Err(failure_of_panic(payload, at)));
+    let (virtual_ms, fingerprint, events, lines) = summary.unwrap_or_default();
     let dropped = catch_unwind(AssertUnwindSafe(|| {
         if let Some(cfg) = cfg_slot.take() {
             cfg.drop_nodes();
         }
     }));
     if let (Ok(_), Err(payload)) = (&result, dropped) {
-        result = Err(failure_of_panic(payload, end));
+        result = Err(failure_of_panic(payload, at));
     }
     RunReport {
-        test: case.name,
+        test,
         seed,
         result,
         virtual_ms,
@@ -164,14 +175,9 @@ pub fn run_case<R: RaftNode>(case: &TestCase<R>, seed: u64, options: RunOptions)
     }
 }
 
-/// Virtual time now, unless the state is borrowed (a panic in the middle of an event).
-fn cfg_now<R: RaftNode>(cfg: &Config<R>) -> Option<SimTime> {
-    cfg.try_state().map(|(ms, ..)| SimTime::from_millis(ms))
-}
-
 /// The failure of a run that panicked at `at` with `payload`: a node's fault as its guard
 /// classified it ([`NodeFault`]), any other panic by its message.
-fn failure_of_panic(payload: Box<dyn std::any::Any + Send>, at: SimTime) -> Failure {
+pub(crate) fn failure_of_panic(payload: Box<dyn std::any::Any + Send>, at: SimTime) -> Failure {
     let (kind, message) = match payload.downcast::<NodeFault>() {
         Ok(fault) => (fault.kind, fault.message),
         Err(payload) => {
@@ -240,16 +246,8 @@ fn drive<R: RaftNode>(
             }
             instant = (now, 0);
         }
-        if now.as_millis() > VIRTUAL_TIME_LIMIT_MS {
-            let message = format!(
-                "test ran past {} virtual seconds",
-                VIRTUAL_TIME_LIMIT_MS / 1000
-            );
-            return Err(Failure {
-                kind: FailureKind::TimeLimit,
-                message,
-                at: now,
-            });
+        if let Some(failure) = past_time_limit(now) {
+            return Err(failure);
         }
     }
 }
@@ -258,7 +256,12 @@ fn drive<R: RaftNode>(
 /// [`MAX_PENDING_BYTES`] bytes of messages at once.
 fn over_bounds<R: RaftNode>(cfg: &Config<R>, now: SimTime) -> Option<Failure> {
     let state = cfg.state();
-    let (events, bytes) = (state.sim.pending_events(), state.sim.pending_bytes());
+    pending_failure(state.sim.pending_events(), state.sim.pending_bytes(), now)
+}
+
+/// A `resource-limit` failure if `events` pending or `bytes` in flight are past the bounds
+/// ([`MAX_PENDING_EVENTS`], [`MAX_PENDING_BYTES`]): every event loop's check (Lab 2's, Lab 3's).
+pub(crate) fn pending_failure(events: usize, bytes: u64, now: SimTime) -> Option<Failure> {
     let message = if events > MAX_PENDING_EVENTS {
         format!(
             "{events} events pending at once (messages in flight, timers), more than \
@@ -276,6 +279,19 @@ fn over_bounds<R: RaftNode>(cfg: &Config<R>, now: SimTime) -> Option<Failure> {
     Some(Failure {
         kind: FailureKind::ResourceLimit,
         message,
+        at: now,
+    })
+}
+
+/// A `time-limit` failure once virtual time is past [`VIRTUAL_TIME_LIMIT_MS`] (Go's `go test`
+/// kills a binary after 10 minutes).
+pub(crate) fn past_time_limit(now: SimTime) -> Option<Failure> {
+    (now.as_millis() > VIRTUAL_TIME_LIMIT_MS).then(|| Failure {
+        kind: FailureKind::TimeLimit,
+        message: format!(
+            "test ran past {} virtual seconds",
+            VIRTUAL_TIME_LIMIT_MS / 1000
+        ),
         at: now,
     })
 }
@@ -326,9 +342,8 @@ fn stuck<R: RaftNode>(cfg: &Config<R>, why: &str) -> Failure {
     }
 }
 
-impl<R: RaftNode> Config<R> {
-    /// `(virtual_ms, fingerprint, events, lines)`, or `None` if the state is borrowed.
-    fn try_state(&self) -> Option<(u64, u64, u64, Vec<String>)> {
+impl<R: RaftNode> RunEnd for Config<R> {
+    fn try_summary(&self) -> Option<(u64, u64, u64, Vec<String>)> {
         let state = self.try_borrow_state()?;
         Some((
             state.sim.now().as_millis(),
@@ -336,5 +351,9 @@ impl<R: RaftNode> Config<R> {
             state.sim.event_count(),
             state.lines.clone(),
         ))
+    }
+
+    fn drop_nodes(&self) {
+        Config::drop_nodes(self)
     }
 }

@@ -19,7 +19,7 @@ use raft::RaftNode;
 
 use super::host::{KV_TAG, KvRaftHost};
 use crate::config::{Stats, TEST_TIME_LIMIT_MS};
-use crate::exec::{Executor, JoinHandle, TaskId};
+use crate::exec::{Executor, JoinHandle, SleepUntil, TaskId, VirtualClock};
 use crate::failure::{Failure, FailureKind, TestResult};
 
 /// Every hop of a Lab 3 run takes this long (request or reply, clerk or Raft): 1.8–2.2 ms. A
@@ -171,17 +171,7 @@ impl<L: KvLab> KvConfig<L> {
     }
 
     pub(crate) fn state(&self) -> std::cell::RefMut<'_, KvState<L>> {
-        let spinning = self
-            .executor
-            .try_borrow_mut()
-            .is_ok_and(|mut executor| executor.count_step());
-        let state = self.state.borrow_mut();
-        if spinning {
-            let at = state.sim.now();
-            drop(state);
-            crate::exec::stop_spinning_task(at);
-        }
-        state
+        crate::exec::counted_borrow(&self.executor, &self.state, |state| state.sim.now())
     }
 
     pub(crate) fn try_borrow_state(&self) -> Option<std::cell::RefMut<'_, KvState<L>>> {
@@ -242,8 +232,8 @@ impl<L: KvLab> KvConfig<L> {
 
     /// Sleeps `delay_ms` of virtual time.
     pub fn sleep_ms(&self, delay_ms: u64) -> KvSleep<L> {
-        KvSleep {
-            cfg: self.clone(),
+        SleepUntil {
+            clock: self.clone(),
             deadline: self.now().plus_millis(delay_ms),
             registered: false,
         }
@@ -254,21 +244,8 @@ impl<L: KvLab> KvConfig<L> {
         &self,
         task: impl Future<Output = TestResult<T>> + 'static,
     ) -> JoinHandle<T> {
-        let slot = Rc::new(RefCell::new(None));
-        let result_slot = Rc::clone(&slot);
         let cfg = self.clone();
-        let wrapped = async move {
-            match task.await {
-                Ok(value) => *result_slot.borrow_mut() = Some(value),
-                Err(failure) => cfg.set_fatal(failure),
-            }
-        };
-        let id = self.executor.borrow_mut().spawn(Box::pin(wrapped));
-        JoinHandle {
-            task: id,
-            slot,
-            executor: Rc::clone(&self.executor),
-        }
+        crate::exec::spawn_task(&self.executor, task, move |failure| cfg.set_fatal(failure))
     }
 
     /// Whether the task behind `handle` finished (Go's non-blocking receive).
@@ -586,25 +563,16 @@ impl<L: KvLab> KvConfig<L> {
 }
 
 /// The future of [`KvConfig::sleep_ms`].
-pub struct KvSleep<L: KvLab> {
-    cfg: KvConfig<L>,
-    deadline: SimTime,
-    registered: bool,
-}
+pub type KvSleep<L> = SleepUntil<KvConfig<L>>;
 
-impl<L: KvLab> Future for KvSleep<L> {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        if self.cfg.now() >= self.deadline {
-            return Poll::Ready(());
-        }
-        if !self.registered {
-            self.registered = true;
-            let task = self.cfg.executor().borrow().current();
-            let deadline = self.deadline;
-            self.cfg.state().sim.schedule_wake_at(deadline, task as u64);
-        }
-        Poll::Pending
+impl<L: KvLab> VirtualClock for KvConfig<L> {
+    fn now(&self) -> SimTime {
+        KvConfig::now(self)
+    }
+
+    fn wake_current_at(&self, at: SimTime) {
+        let task = self.executor().borrow().current();
+        self.state().sim.schedule_wake_at(at, task as u64);
     }
 }
 

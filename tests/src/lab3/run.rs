@@ -11,10 +11,8 @@ use super::config::{KvConfig, KvLab};
 use super::{KvCase, cases};
 use crate::exec::run_ready;
 use crate::failure::{Failure, FailureKind, TestResult};
-use crate::guard::NodeFault;
 use crate::run::{
-    LIVELOCK_EVENTS, MAX_PENDING_BYTES, MAX_PENDING_EVENTS, RunOptions, RunReport,
-    VIRTUAL_TIME_LIMIT_MS, panic_message,
+    LIVELOCK_EVENTS, RunEnd, RunOptions, RunReport, past_time_limit, pending_failure, report,
 };
 
 /// Runs the Lab 3 test `name` on `seed`. Never panics: a panic in the solution or the tester
@@ -37,40 +35,22 @@ pub fn run_case<L: KvLab>(case: &KvCase<L>, seed: u64, options: RunOptions) -> R
             .and_then(|()| cfg.check_timeout())
             .map(|()| cfg.state().passed.unwrap_or_default())
     }));
-    let at = || {
-        cfg_slot
-            .as_ref()
-            .and_then(|cfg| cfg.try_borrow_state().map(|state| state.sim.now()))
-            .unwrap_or(SimTime::ZERO)
-    };
-    let mut result = outcome.unwrap_or_else(|payload| Err(failure_of_panic(payload, at())));
-    let summary = cfg_slot.as_ref().and_then(|cfg| {
-        let state = cfg.try_borrow_state()?;
+    report(case.name, seed, outcome, cfg_slot)
+}
+
+impl<L: KvLab> RunEnd for KvConfig<L> {
+    fn try_summary(&self) -> Option<(u64, u64, u64, Vec<String>)> {
+        let state = self.try_borrow_state()?;
         Some((
             state.sim.now().as_millis(),
             state.sim.fingerprint(),
             state.sim.event_count(),
             state.lines.clone(),
         ))
-    });
-    let (virtual_ms, fingerprint, events, lines) = summary.unwrap_or_default();
-    let end = at();
-    let dropped = catch_unwind(AssertUnwindSafe(|| {
-        if let Some(cfg) = cfg_slot.take() {
-            cfg.drop_nodes();
-        }
-    }));
-    if let (Ok(_), Err(payload)) = (&result, dropped) {
-        result = Err(failure_of_panic(payload, end));
     }
-    RunReport {
-        test: case.name,
-        seed,
-        result,
-        virtual_ms,
-        fingerprint,
-        events,
-        lines,
+
+    fn drop_nodes(&self) {
+        KvConfig::drop_nodes(self)
     }
 }
 
@@ -85,17 +65,6 @@ fn boot<L: KvLab>(case: &KvCase<L>, seed: u64, options: RunOptions) -> KvConfig<
     );
     cfg.state().echo = options.echo;
     cfg
-}
-
-fn failure_of_panic(payload: Box<dyn std::any::Any + Send>, at: SimTime) -> Failure {
-    let (kind, message) = match payload.downcast::<NodeFault>() {
-        Ok(fault) => (fault.kind, fault.message),
-        Err(payload) => {
-            let message = panic_message(&*payload);
-            (FailureKind::of_panic(&message), message)
-        }
-    };
-    Failure { kind, message, at }
 }
 
 /// The event loop: ready tasks, then one event, until the body finishes or something fails.
@@ -140,16 +109,8 @@ fn drive<L: KvLab>(
         } else {
             instant = (now, 0);
         }
-        if now.as_millis() > VIRTUAL_TIME_LIMIT_MS {
-            let message = format!(
-                "test ran past {} virtual seconds",
-                VIRTUAL_TIME_LIMIT_MS / 1000
-            );
-            return Err(Failure {
-                kind: FailureKind::TimeLimit,
-                message,
-                at: now,
-            });
+        if let Some(failure) = past_time_limit(now) {
+            return Err(failure);
         }
     }
 }
@@ -157,19 +118,7 @@ fn drive<L: KvLab>(
 /// A `resource-limit` failure if the run holds too many events or bytes at once.
 fn over_bounds<L: KvLab>(cfg: &KvConfig<L>, now: SimTime) -> Option<Failure> {
     let state = cfg.state();
-    let (events, bytes) = (state.sim.pending_events(), state.sim.pending_bytes());
-    if events <= MAX_PENDING_EVENTS && bytes <= MAX_PENDING_BYTES {
-        return None;
-    }
-    Some(Failure {
-        kind: FailureKind::ResourceLimit,
-        message: format!(
-            "{events} events and {bytes} bytes of messages pending at once, more than \
-             {MAX_PENDING_EVENTS} or {MAX_PENDING_BYTES}: an RPC storm? The run is stopped \
-             before it exhausts memory"
-        ),
-        at: now,
-    })
+    pending_failure(state.sim.pending_events(), state.sim.pending_bytes(), now)
 }
 
 fn hang<L: KvLab>(cfg: &KvConfig<L>, why: &str) -> Failure {
