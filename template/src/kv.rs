@@ -1,8 +1,8 @@
 //! Lab 3: your key/value service on your Raft, and its clerk.
 //!
-//! Stubs, like the Raft's: every method panics as not yet implemented, so every Lab 3 test fails at once as
-//! `not-implemented`. `cargo doc -p kvraft --open` documents the contract ([`KvService`],
-//! [`Clerk`]): what the tester guarantees, and an example of each.
+//! Stubs, like the Raft's: every method panics as not yet implemented, so every Lab 3 test
+//! fails at once as `not-implemented`. `cargo doc -p kvraft --open` documents the contract
+//! ([`KvService`], [`Clerk`]): what the tester guarantees, and an example of each.
 
 use kvraft::{Clerk, ClerkEnds, Err, KvContext, KvInit, KvService, PutAppendOp, ReplyTo, RngCore};
 use raft::{ApplyMsg, TimerId};
