@@ -1192,7 +1192,7 @@ mod tests {
     #[test]
     fn a_test_with_its_own_driver_is_hunted_like_any() {
         let filters = ["3a".to_owned()];
-        let extra = tester::registry::own_run_stand_ins::<crate::test_support::NoRaft>();
+        let extra = tester::registry::own_run_stand_ins::<tester::registry::NoRaft>();
         let cases = plan::select(tester::registry::all(), extra, &filters).unwrap();
         let implementation = Implementation::Own("no-raft");
         let records: Vec<RunRecord> = (1..=4)

@@ -40,8 +40,6 @@ pub mod paths;
 pub mod plan;
 pub mod record;
 pub mod replay;
-#[cfg(test)]
-mod test_support;
 pub mod timeline;
 pub mod worker;
 

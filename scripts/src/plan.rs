@@ -213,7 +213,7 @@ pub fn runs<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::NoRaft;
+    use tester::registry::NoRaft;
 
     #[test]
     fn shards_partition_the_seeds() {

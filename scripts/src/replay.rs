@@ -395,7 +395,7 @@ mod tests {
 
     fn replay_stand_in(args: &[&str]) -> Result<u8, String> {
         let args = ReplayArgs::parse_from(std::iter::once("replay").chain(args.iter().copied()));
-        let extra = tester::registry::own_run_stand_ins::<crate::test_support::NoRaft>();
+        let extra = tester::registry::own_run_stand_ins::<tester::registry::NoRaft>();
         run_with(&args, Implementation::Own("no-raft"), extra)
     }
 
@@ -417,7 +417,7 @@ mod tests {
         let several = replay_stand_in(&["own_", "1", "--no-trace"]).unwrap_err();
         assert!(several.contains("own_flaky_3a, own_steady_3b"), "{several}");
         let args = ReplayArgs::parse_from(["replay", "own_flaky_3a", "1", "--no-trace"]);
-        let unknown = run::<crate::test_support::NoRaft>(&args, Implementation::Own("no-raft"));
+        let unknown = run::<tester::registry::NoRaft>(&args, Implementation::Own("no-raft"));
         assert!(unknown.unwrap_err().starts_with("no test is called"));
     }
 

@@ -437,7 +437,7 @@ mod tests {
     #[test]
     fn a_worker_runs_and_saves_a_test_with_its_own_driver() {
         let filters = ["lab3".to_owned()];
-        let extra = tester::registry::own_run_stand_ins::<crate::test_support::NoRaft>();
+        let extra = tester::registry::own_run_stand_ins::<tester::registry::NoRaft>();
         let cases = crate::plan::select(tester::registry::all(), extra, &filters).unwrap();
         let out = std::env::temp_dir().join(format!("worker-own-run-{}", std::process::id()));
         let implementation = crate::Implementation::Own("no-raft");

@@ -401,8 +401,8 @@ macro_rules! kv_lab_tests {
 #[cfg(test)]
 mod tests {
     use super::{cargo_test_in, seed_range};
+    use crate::registry::NoRaft;
     use crate::registry::own_run_stand_ins as fake_cases;
-    use crate::registry::tests::NoRaft;
 
     /// Through the child process ([`crate::isolate`]): it reruns this `#[test]`, which finds
     /// the test in the same list.

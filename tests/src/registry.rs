@@ -242,35 +242,34 @@ pub fn own_run_stand_ins<R: RaftNode>() -> Vec<TestCase<R>> {
 
 pub(crate) use case;
 
+/// A Raft for [`own_run_stand_ins`] to name that no test builds: tests with their own driver
+/// never make a node of the Lab 2 Raft, and its `new` says so if one ever does.
+pub struct NoRaft;
+
+impl RaftNode for NoRaft {
+    type Request = ();
+    type Reply = ();
+    fn new(_: &mut raft::Context<'_, ()>, _: raft::Init) -> Self {
+        unreachable!("a test with its own driver built a node of the Lab 2 Raft")
+    }
+    fn handle_request(&mut self, _: &mut raft::Context<'_, ()>, _: ()) {}
+    fn handle_reply(&mut self, _: &mut raft::Context<'_, ()>, _: usize, _: (), _: Option<()>) {}
+    fn handle_timer(&mut self, _: &mut raft::Context<'_, ()>, _: raft::TimerId) {}
+    fn start(&mut self, _: &mut raft::Context<'_, ()>, _: Vec<u8>) -> Option<(u64, u64)> {
+        None
+    }
+    fn state(&self) -> (u64, bool) {
+        (0, false)
+    }
+    fn inspect(&self) -> raft::RaftView {
+        raft::RaftView::default()
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
-    use raft::{Context, Init, RaftView, TimerId};
-
     use super::*;
     use crate::run_case;
-
-    /// A Raft no test here builds: a test with its own driver never makes a node of `R`.
-    pub(crate) struct NoRaft;
-
-    impl RaftNode for NoRaft {
-        type Request = ();
-        type Reply = ();
-        fn new(_: &mut Context<'_, ()>, _: Init) -> Self {
-            unreachable!("a test with its own driver built a node of the Lab 2 Raft")
-        }
-        fn handle_request(&mut self, _: &mut Context<'_, ()>, _: ()) {}
-        fn handle_reply(&mut self, _: &mut Context<'_, ()>, _: usize, _: (), _: Option<()>) {}
-        fn handle_timer(&mut self, _: &mut Context<'_, ()>, _: TimerId) {}
-        fn start(&mut self, _: &mut Context<'_, ()>, _: Vec<u8>) -> Option<(u64, u64)> {
-            None
-        }
-        fn state(&self) -> (u64, bool) {
-            (0, false)
-        }
-        fn inspect(&self) -> RaftView {
-            RaftView::default()
-        }
-    }
 
     #[test]
     fn run_case_runs_a_tests_own_driver() {
